@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Egress, sandbox -> customer, on the host side of a sandbox's device:
+ * parse -> sandbox (anti-spoofing) -> attachment for the destination ->
+ * flow (created on the first packet) -> rewrite source -> redirect to the
+ * shared device, where the kernel resolves the next hop's MAC on that
+ * device only (bpf_redirect_neigh), so overlapping customer subnets on
+ * different devices never share a neighbour entry.
+ */
+#ifndef SHARENAT_BPF_EGRESS_H
+#define SHARENAT_BPF_EGRESS_H
+
+#include "arp.h"
+#include "flow.h"
+#include "rewrite.h"
+
+/* The attachment a sandbox's packet goes out through, and its next hop:
+ * the function's subnet that holds the destination, else the first of its
+ * attachments that has a gateway. */
+static __always_inline const struct attachment *
+route_of(const struct function *fn, __be32 dst_addr, __be32 *next_hop)
+{
+	const struct attachment *att;
+	__u32 i;
+
+	for (i = 0; i < SHARENAT_MAX_FUNCTION_SUBNETS; i++) {
+		if (i >= fn->subnet_count)
+			break;
+		if ((dst_addr & fn->subnets[i].subnet_mask) !=
+		    fn->subnets[i].subnet_addr)
+			continue;
+		att = bpf_map_lookup_elem(&attachments,
+					  &fn->subnets[i].attachment);
+		*next_hop = dst_addr;
+		return att;
+	}
+	for (i = 0; i < SHARENAT_MAX_FUNCTION_SUBNETS; i++) {
+		if (i >= fn->subnet_count)
+			break;
+		att = bpf_map_lookup_elem(&attachments,
+					  &fn->subnets[i].attachment);
+		if (att && att->gateway_addr) {
+			*next_hop = att->gateway_addr;
+			return att;
+		}
+	}
+	return NULL;
+}
+
+/* clang's BPF target has no memcmp. */
+static __always_inline bool mac_equal(const __u8 *a, const __u8 *b)
+{
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
+		(a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5])) == 0;
+}
+
+static __always_inline int drop(enum counter why)
+{
+	count(why);
+	return TC_ACT_SHOT;
+}
+
+/* A new flow's first packet: find where it goes and make the pair. */
+static __always_inline struct flow *
+new_egress_flow(const struct packet *pkt, const struct sandbox *sbx,
+		const struct flow_key *key, enum counter *why)
+{
+	const struct attachment *att;
+	const struct function *fn;
+	__be32 next_hop = 0;
+
+	/* Only queries start flows; a sandbox's echo reply or ICMP error
+	 * has no flow to belong to until ICMP errors are translated. */
+	if (pkt->proto == IPPROTO_ICMP && pkt->icmp_type != ICMP_ECHO) {
+		*why = COUNTER_DROP_UNSUPPORTED;
+		return NULL;
+	}
+	fn = bpf_map_lookup_elem(&functions, &sbx->function_id);
+	if (!fn) {
+		*why = COUNTER_DROP_NO_ROUTE;
+		return NULL;
+	}
+	att = route_of(fn, pkt->dst_addr, &next_hop);
+	if (!att) {
+		*why = COUNTER_DROP_NO_ROUTE;
+		return NULL;
+	}
+	return flow_create(pkt, sbx, att, next_hop, key, why);
+}
+
+static __always_inline int nat_egress(struct __sk_buff *skb)
+{
+	struct bpf_redir_neigh neighbour = { .nh_family = AF_INET };
+	enum counter why = COUNTER_DROP_MALFORMED;
+	struct packet pkt = {};
+	struct flow_key key;
+	struct sandbox *sbx;
+	struct flow *flow;
+	__be32 old_src;
+	__be16 old_port;
+
+	switch (parse_packet(skb, &pkt)) {
+	case PARSE_IPV4:
+		break;
+	case PARSE_ARP:
+		return answer_gateway_arp(skb);
+	case PARSE_MALFORMED:
+		return drop(COUNTER_DROP_MALFORMED);
+	default:
+		/* A sandbox reaches nothing but through the NAT. */
+		return drop(COUNTER_DROP_UNSUPPORTED);
+	}
+
+	sbx = bpf_map_lookup_elem(&sandboxes, &pkt.src_addr);
+	if (!sbx || sbx->ifindex != skb->ifindex)
+		return drop(COUNTER_DROP_SPOOFED_SOURCE);
+	if (!sbx->mac_static && !mac_equal(sbx->mac, pkt.src_mac))
+		__builtin_memcpy(sbx->mac, pkt.src_mac, ETH_ALEN);
+	if (pkt.ttl <= 1)
+		return drop(COUNTER_DROP_TTL_EXCEEDED);
+
+	egress_key_of(&pkt, &key);
+	flow = bpf_map_lookup_elem(&flows, &key);
+	if (!flow) {
+		flow = new_egress_flow(&pkt, sbx, &key, &why);
+		if (!flow)
+			return drop(why);
+	}
+	flow_touch(flow, &pkt);
+
+	old_src = pkt.src_addr;
+	old_port = pkt.src_port;
+	if (rewrite_addr(skb, &pkt, IP_SADDR_OFF, old_src, flow->nat_addr) ||
+	    rewrite_port(skb, &pkt, port_field_off(&pkt, true), old_port,
+			 flow->nat_port) ||
+	    decrement_ttl(skb, &pkt))
+		return drop(COUNTER_DROP_MALFORMED);
+
+	count(COUNTER_EGRESS_TRANSLATED);
+	neighbour.ipv4_nh = flow->next_hop;
+	return bpf_redirect_neigh(flow->ifindex, &neighbour, sizeof(neighbour),
+				  0);
+}
+
+#endif /* SHARENAT_BPF_EGRESS_H */

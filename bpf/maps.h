@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every map of sharenat. All are pinned by name under the pin directory
+ * (default /sys/fs/bpf/sharenat), so each CLI run and bpftool see the same
+ * state, and the programs keep it while no sharenat process runs.
+ */
+#ifndef SHARENAT_BPF_MAPS_H
+#define SHARENAT_BPF_MAPS_H
+
+#include "sharenat.h"
+
+/* attachments: shared-device ifindex -> struct attachment.
+ * Written by the CLI (attach, detach). Read by egress (the attachment a
+ * function's subnet names) and ingress (is this device ours). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_ATTACHMENTS);
+	__type(key, __u32);
+	__type(value, struct attachment);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} attachments SEC(".maps");
+
+/* functions: function id -> struct function (its subnets and attachments).
+ * Written by the CLI (function add/del). Read by egress. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_FUNCTIONS);
+	__type(key, __u32);
+	__type(value, struct function);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} functions SEC(".maps");
+
+/* function_ids: function name -> function id.
+ * Written and read by the CLI only; the programs never see names. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_FUNCTIONS);
+	__type(key, struct name_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} function_ids SEC(".maps");
+
+/* sandboxes: sandbox address (network order) -> struct sandbox.
+ * Written by the CLI (sandbox add/del); egress writes the learned MAC.
+ * Read by egress (anti-spoofing: the address must belong to the device the
+ * packet came in on) and ingress (where and to which MAC to deliver). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_SANDBOXES);
+	__type(key, __be32);
+	__type(value, struct sandbox);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sandboxes SEC(".maps");
+
+/* sandbox_ids: sandbox id -> sandbox address.
+ * Written and read by the CLI only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_SANDBOXES);
+	__type(key, struct name_key);
+	__type(value, __be32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sandbox_ids SEC(".maps");
+
+/* flows: struct flow_key -> struct flow, two entries per flow (egress and
+ * ingress key). Written by egress (both entries of a new flow, as a pair)
+ * and by the CLI (removes pairs on sandbox del and detach). Read by both
+ * programs. A plain hash, not LRU: a full table refuses new flows with a
+ * counted drop instead of evicting one half of a live flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_FLOW_ENTRIES);
+	__type(key, struct flow_key);
+	__type(value, struct flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flows SEC(".maps");
+
+/* counters: enum counter -> packets, one slot per CPU.
+ * Written by both programs. Read (summed over CPUs) by `sharenat stats`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} counters SEC(".maps");
+
+static __always_inline void count(enum counter which)
+{
+	__u32 key = which;
+	__u64 *value = bpf_map_lookup_elem(&counters, &key);
+
+	if (value)
+		*value += 1;
+}
+
+#endif /* SHARENAT_BPF_MAPS_H */

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Parse a frame into struct packet: the offsets of its headers and the
+ * fields the NAT reads. Headers are copied with bpf_skb_load_bytes, so a
+ * non-linear skb (GSO, paged data) parses like a linear one.
+ */
+#ifndef SHARENAT_BPF_PARSE_H
+#define SHARENAT_BPF_PARSE_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "consts.h"
+
+enum parse_result {
+	PARSE_IPV4,		/* IPv4 with a TCP, UDP or ICMP header */
+	PARSE_ARP,
+	PARSE_OTHER_ETHERTYPE,	/* not IPv4 nor ARP: not the NAT's */
+	PARSE_UNSUPPORTED,	/* IPv4 the NAT does not translate (yet) */
+	PARSE_MALFORMED,	/* too short or inconsistent */
+};
+
+struct packet {
+	__u32 l3_off;
+	__u32 l4_off;
+	__u32 l4_csum_off;	/* 0: no L4 checksum to fix (ICMP uses one) */
+	__be32 src_addr;
+	__be32 dst_addr;
+	/* TCP/UDP ports; ICMP echo: the identifier in the local end's port
+	 * (src_port for a request, dst_port for a reply), the other 0. */
+	__be16 src_port;
+	__be16 dst_port;
+	__u16 ip_total_len;
+	__u8 proto;
+	__u8 ttl;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 src_mac[6];
+};
+
+struct arp_ipv4 {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 op;
+	__u8 sha[6];
+	__be32 spa;
+	__u8 tha[6];
+	__be32 tpa;
+} __attribute__((packed));
+
+static __always_inline enum parse_result parse_l4(struct __sk_buff *skb,
+						  struct packet *pkt)
+{
+	switch (pkt->proto) {
+	case IPPROTO_TCP: {
+		struct tcphdr tcp;
+
+		if (bpf_skb_load_bytes(skb, pkt->l4_off, &tcp, sizeof(tcp)))
+			return PARSE_MALFORMED;
+		pkt->src_port = tcp.source;
+		pkt->dst_port = tcp.dest;
+		pkt->tcp_flags = ((__u8 *)&tcp)[13];
+		pkt->l4_csum_off = pkt->l4_off + offsetof(struct tcphdr, check);
+		return PARSE_IPV4;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr udp;
+
+		if (bpf_skb_load_bytes(skb, pkt->l4_off, &udp, sizeof(udp)))
+			return PARSE_MALFORMED;
+		pkt->src_port = udp.source;
+		pkt->dst_port = udp.dest;
+		pkt->l4_csum_off = pkt->l4_off + offsetof(struct udphdr, check);
+		return PARSE_IPV4;
+	}
+	case IPPROTO_ICMP: {
+		struct icmphdr icmp;
+
+		if (bpf_skb_load_bytes(skb, pkt->l4_off, &icmp, sizeof(icmp)))
+			return PARSE_MALFORMED;
+		pkt->icmp_type = icmp.type;
+		pkt->l4_csum_off = pkt->l4_off + offsetof(struct icmphdr, checksum);
+		if (icmp.type == ICMP_ECHO) {
+			pkt->src_port = icmp.un.echo.id;
+			pkt->dst_port = 0;
+		} else if (icmp.type == ICMP_ECHOREPLY) {
+			pkt->src_port = 0;
+			pkt->dst_port = icmp.un.echo.id;
+		} else {
+			return PARSE_UNSUPPORTED;
+		}
+		return PARSE_IPV4;
+	}
+	default:
+		return PARSE_UNSUPPORTED;
+	}
+}
+
+static __always_inline enum parse_result parse_packet(struct __sk_buff *skb,
+						      struct packet *pkt)
+{
+	struct ethhdr eth;
+	struct iphdr ip;
+	__u32 header_len;
+
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)))
+		return PARSE_MALFORMED;
+	__builtin_memcpy(pkt->src_mac, eth.h_source, sizeof(pkt->src_mac));
+	if (eth.h_proto == bpf_htons(ETH_P_ARP))
+		return PARSE_ARP;
+	if (eth.h_proto != bpf_htons(ETH_P_IP))
+		return PARSE_OTHER_ETHERTYPE;
+
+	pkt->l3_off = ETH_HLEN;
+	if (bpf_skb_load_bytes(skb, pkt->l3_off, &ip, sizeof(ip)))
+		return PARSE_MALFORMED;
+	header_len = ip.ihl * 4;
+	pkt->ip_total_len = bpf_ntohs(ip.tot_len);
+	if (ip.version != 4 || header_len < sizeof(ip) ||
+	    pkt->ip_total_len < header_len ||
+	    pkt->l3_off + pkt->ip_total_len > skb->len)
+		return PARSE_MALFORMED;
+	/* Fragments are translated once reassembly of their flow exists;
+	 * until then they are not the NAT's to forward. */
+	if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return PARSE_UNSUPPORTED;
+
+	pkt->l4_off = pkt->l3_off + header_len;
+	pkt->src_addr = ip.saddr;
+	pkt->dst_addr = ip.daddr;
+	pkt->proto = ip.protocol;
+	pkt->ttl = ip.ttl;
+	return parse_l4(skb, pkt);
+}
+
+#endif /* SHARENAT_BPF_PARSE_H */

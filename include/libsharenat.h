@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The sharenat library: what the CLI does, callable by an agent that
+ * attaches sandboxes without starting a process per call. Every operation
+ * is all-or-nothing: on failure it returns -1, leaves the state as it was,
+ * and fills err with one line "what: why".
+ */
+#ifndef LIBSHARENAT_H
+#define LIBSHARENAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "sharenat.h"
+
+#define SHARENAT_DEFAULT_PIN_DIR "/sys/fs/bpf/sharenat"
+#define SHARENAT_ERROR_MAX 256
+
+struct sharenat_error {
+	char message[SHARENAT_ERROR_MAX];
+};
+
+/* Opened state: the pinned maps and programs. */
+struct sharenat;
+
+enum sharenat_open_mode {
+	SHARENAT_OPEN_EXISTING,	/* fail if nothing is loaded */
+	SHARENAT_OPEN_CREATE,	/* load and pin the programs if needed */
+};
+
+struct sharenat *sharenat_open(const char *pin_dir,
+			       enum sharenat_open_mode mode,
+			       struct sharenat_error *err);
+void sharenat_close(struct sharenat *sn);
+/* False when the pin directory holds no loaded sharenat (yet). */
+bool sharenat_is_loaded(const char *pin_dir);
+
+struct sharenat_attach_spec {
+	const char *dev;
+	__be32 subnet_addr;
+	__be32 subnet_mask;
+	__be32 shared_addrs[SHARENAT_MAX_SHARED_ADDRS];
+	unsigned int shared_addr_count;
+	__be32 gateway_addr;		/* 0: none */
+	__u16 port_lo;
+	__u16 port_hi;
+	enum mapping_behaviour mapping;
+};
+
+int sharenat_attach(struct sharenat *sn,
+		    const struct sharenat_attach_spec *spec,
+		    struct sharenat_error *err);
+int sharenat_detach(struct sharenat *sn, const char *dev,
+		    struct sharenat_error *err);
+
+/* A subnet of a function; dev NULL means "the one attachment with this
+ * subnet", which is an error when two customers use the same CIDR. */
+struct sharenat_subnet_ref {
+	__be32 subnet_addr;
+	__be32 subnet_mask;
+	const char *dev;
+};
+
+struct sharenat_function_spec {
+	const char *name;
+	struct sharenat_subnet_ref subnets[SHARENAT_MAX_FUNCTION_SUBNETS];
+	unsigned int subnet_count;
+};
+
+int sharenat_function_add(struct sharenat *sn,
+			  const struct sharenat_function_spec *spec,
+			  struct sharenat_error *err);
+int sharenat_function_del(struct sharenat *sn, const char *name,
+			  struct sharenat_error *err);
+
+struct sharenat_sandbox_spec {
+	const char *id;
+	const char *function;
+	const char *dev;
+	__be32 addr;
+	__u8 mac[6];
+	bool has_mac;
+};
+
+int sharenat_sandbox_add(struct sharenat *sn,
+			 const struct sharenat_sandbox_spec *spec,
+			 struct sharenat_error *err);
+int sharenat_sandbox_del(struct sharenat *sn, const char *id,
+			 struct sharenat_error *err);
+
+/* Reading the state, for output. Each visitor returns 0 to go on. */
+typedef int (*sharenat_attachment_fn)(const struct attachment *att,
+				      void *ctx);
+typedef int (*sharenat_function_fn)(const struct function *fn, void *ctx);
+typedef int (*sharenat_sandbox_fn)(const struct sandbox *sbx, void *ctx);
+/* One flow: its egress key and both entries' values. */
+typedef int (*sharenat_flow_fn)(const struct flow_key *egress_key,
+				const struct flow *egress,
+				const struct flow *ingress, void *ctx);
+
+int sharenat_for_each_attachment(struct sharenat *sn,
+				 sharenat_attachment_fn fn, void *ctx);
+int sharenat_for_each_function(struct sharenat *sn, sharenat_function_fn fn,
+			       void *ctx);
+int sharenat_for_each_sandbox(struct sharenat *sn, sharenat_sandbox_fn fn,
+			      void *ctx);
+int sharenat_for_each_flow(struct sharenat *sn, sharenat_flow_fn fn,
+			   void *ctx);
+/* One entry by its key; 0, or -1 when there is none. */
+int sharenat_sandbox_lookup(struct sharenat *sn, __be32 addr,
+			    struct sandbox *out);
+int sharenat_function_lookup(struct sharenat *sn, __u32 id,
+			     struct function *out);
+/* Sum of every counter over all CPUs, indexed by enum counter. */
+int sharenat_read_counters(struct sharenat *sn, __u64 values[COUNTER_MAX],
+			   struct sharenat_error *err);
+const char *sharenat_counter_name(enum counter which);
+const char *sharenat_tcp_state_name(enum flow_tcp_state state);
+
+#endif /* LIBSHARENAT_H */

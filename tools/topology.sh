@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The netns harness: the design's test topology, with a per-run prefix.
+# Source it, then: topo_init; topo_vpc A 10.0.1; topo_sandbox 1 ...;
+# everything it made is removed by topo_destroy (call it from a trap).
+#
+#  [sbx-N 100.64.0.N]--veth--+
+#                            +--[host]--eniA ====== [vpcA 10.0.1.0/24, server .10]
+#                            +        --eniB ====== [vpcB 10.0.1.0/24, server .10]
+
+# PREFIX: short (device names have 15 characters) and unique per run.
+topo_init() {
+	PREFIX=${PREFIX:-sn$(printf '%04x' $((RANDOM ^ $$ & 0xffff)))}
+	HOST_NS=${PREFIX}-host
+	PIN_DIR=/sys/fs/bpf/${PREFIX}
+	TOPO_NAMESPACES=()
+	ip netns add "$HOST_NS" || return 1
+	TOPO_NAMESPACES+=("$HOST_NS")
+	ip -n "$HOST_NS" link set lo up
+}
+
+# Run a command in a namespace without `ip netns exec`, which would give
+# it a fresh /sys without our bpffs.
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net=/run/netns/"$ns" "$@"
+}
+
+# sharenat, in the host namespace, on this run's pin directory.
+sn() {
+	in_ns "$HOST_NS" "$SHARENAT" --pin-dir "$PIN_DIR" "$@"
+}
+
+# topo_vpc NAME NET: a customer namespace ${PREFIX}-vpcNAME whose device
+# "srv" has NET.10/24, linked to host device ${PREFIX}e${NAME}.
+topo_vpc() {
+	local name=$1 net=$2 ns=${PREFIX}-vpc$1 dev=${PREFIX}e$1
+	ip netns add "$ns" || return 1
+	TOPO_NAMESPACES+=("$ns")
+	ip -n "$ns" link set lo up
+	ip link add "$dev" netns "$HOST_NS" type veth peer name srv netns "$ns" || return 1
+	ip -n "$ns" addr add "$net.10/24" dev srv
+	ip -n "$ns" link set srv up
+	ip -n "$HOST_NS" link set "$dev" up
+}
+
+# topo_sandbox N: namespace ${PREFIX}-sbxN with eth0 at 100.64.0.N/32 and
+# a default route through 169.254.1.1; host side ${PREFIX}s${N}.
+topo_sandbox() {
+	local n=$1 ns=${PREFIX}-sbx$1 dev=${PREFIX}s$1
+	ip netns add "$ns" || return 1
+	TOPO_NAMESPACES+=("$ns")
+	ip -n "$ns" link set lo up
+	ip link add "$dev" netns "$HOST_NS" type veth peer name eth0 netns "$ns" || return 1
+	ip -n "$ns" addr add "100.64.0.$n/32" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add 169.254.1.1 dev eth0 scope link
+	ip -n "$ns" route add default via 169.254.1.1 dev eth0
+	ip -n "$HOST_NS" link set "$dev" up
+}
+
+topo_destroy() {
+	local ns
+	for ns in "${TOPO_NAMESPACES[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	TOPO_NAMESPACES=()
+	[ -n "$PIN_DIR" ] && rm -rf "$PIN_DIR"
+}

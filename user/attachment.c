@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attachments: a shared device bound to one customer subnet. Attaching
+ * writes the attachment, makes each shared address answer ARP on the
+ * device (adding it when the user has not), and puts the ingress program
+ * on the device; any failure undoes what was done before it.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "error.h"
+#include "map_iter.h"
+#include "netdev.h"
+#include "parse.h"
+#include "state.h"
+#include "tc.h"
+
+#define WHAT "attach"
+
+static bool in_subnet(__be32 addr, __be32 subnet, __be32 mask)
+{
+	return (addr & mask) == subnet;
+}
+
+static int validate(const struct sharenat_attach_spec *spec,
+		    struct sharenat_error *err)
+{
+	char text[INET_ADDRSTRLEN];
+	unsigned int i, j;
+
+	if (spec->shared_addr_count == 0)
+		return fail(err, WHAT, "at least one --ip is needed");
+	if (spec->shared_addr_count > SHARENAT_MAX_SHARED_ADDRS)
+		return fail(err, WHAT, "at most %d --ip per attachment",
+			    SHARENAT_MAX_SHARED_ADDRS);
+	for (i = 0; i < spec->shared_addr_count; i++) {
+		if (!in_subnet(spec->shared_addrs[i], spec->subnet_addr,
+			       spec->subnet_mask))
+			return fail(err, WHAT, "shared address %s is not in "
+				    "--subnet",
+				    format_ipv4(spec->shared_addrs[i], text));
+		for (j = 0; j < i; j++)
+			if (spec->shared_addrs[i] == spec->shared_addrs[j])
+				return fail(err, WHAT, "--ip %s given twice",
+					    format_ipv4(spec->shared_addrs[i],
+							text));
+	}
+	if (spec->gateway_addr &&
+	    !in_subnet(spec->gateway_addr, spec->subnet_addr,
+		       spec->subnet_mask))
+		return fail(err, WHAT, "gateway %s is not in --subnet",
+			    format_ipv4(spec->gateway_addr, text));
+	if (spec->port_lo == 0 || spec->port_lo > spec->port_hi)
+		return fail(err, WHAT, "port range %u-%u is empty",
+			    spec->port_lo, spec->port_hi);
+	return 0;
+}
+
+struct device_use {
+	__u32 ifindex;
+	bool used;
+};
+
+static int sandbox_uses_device(const struct sandbox *sbx, void *ctx)
+{
+	struct device_use *use = ctx;
+
+	if (sbx->ifindex == use->ifindex)
+		use->used = true;
+	return 0;
+}
+
+static void remove_added_addrs(const struct attachment *att)
+{
+	unsigned int i;
+
+	for (i = 0; i < att->shared_addr_count; i++)
+		if (att->added_addrs & (1u << i))
+			netdev_addr_change((int)att->ifindex,
+					   att->shared_addrs[i], false, WHAT,
+					   NULL);
+}
+
+int sharenat_attach(struct sharenat *sn,
+		    const struct sharenat_attach_spec *spec,
+		    struct sharenat_error *err)
+{
+	struct device_use use = { 0 };
+	struct attachment att = { 0 };
+	unsigned int i;
+	int ifindex;
+
+	if (validate(spec, err))
+		return -1;
+	ifindex = netdev_ifindex(spec->dev, WHAT, err);
+	if (ifindex < 0)
+		return -1;
+	att.ifindex = (__u32)ifindex;
+	if (!bpf_map_lookup_elem(sn->attachments_fd, &att.ifindex, &att))
+		return fail(err, WHAT, "%s is attached already", spec->dev);
+	use.ifindex = (__u32)ifindex;
+	sharenat_for_each_sandbox(sn, sandbox_uses_device, &use);
+	if (use.used)
+		return fail(err, WHAT, "%s is a sandbox device", spec->dev);
+
+	memset(&att, 0, sizeof(att));
+	att.ifindex = (__u32)ifindex;
+	att.subnet_addr = spec->subnet_addr;
+	att.subnet_mask = spec->subnet_mask;
+	att.gateway_addr = spec->gateway_addr;
+	att.shared_addr_count = spec->shared_addr_count;
+	memcpy(att.shared_addrs, spec->shared_addrs,
+	       sizeof(att.shared_addrs[0]) * spec->shared_addr_count);
+	att.port_lo = spec->port_lo;
+	att.port_hi = spec->port_hi;
+	att.mapping = (__u8)spec->mapping;
+
+	if (netdev_arp_ignore_foreign(spec->dev, WHAT, err))
+		return -1;
+	for (i = 0; i < att.shared_addr_count; i++) {
+		if (netdev_has_addr(ifindex, att.shared_addrs[i]))
+			continue;
+		if (netdev_addr_change(ifindex, att.shared_addrs[i], true,
+				       WHAT, err))
+			goto err_addrs;
+		att.added_addrs |= (__u8)(1u << i);
+	}
+	if (bpf_map_update_elem(sn->attachments_fd, &att.ifindex, &att,
+				BPF_NOEXIST)) {
+		fail_errno(err, WHAT, errno, "cannot write the attachment");
+		goto err_addrs;
+	}
+	if (tc_attach(ifindex, sn->ingress_prog_fd, WHAT, err))
+		goto err_entry;
+	return 0;
+
+err_entry:
+	bpf_map_delete_elem(sn->attachments_fd, &att.ifindex);
+err_addrs:
+	remove_added_addrs(&att);
+	return -1;
+}
+
+struct attachment_use {
+	__u32 ifindex;
+	char function[SHARENAT_NAME_MAX];
+};
+
+static int function_uses_attachment(const struct function *fn, void *ctx)
+{
+	struct attachment_use *use = ctx;
+	__u32 i;
+
+	for (i = 0; i < fn->subnet_count && i < SHARENAT_MAX_FUNCTION_SUBNETS;
+	     i++)
+		if (fn->subnets[i].attachment == use->ifindex) {
+			memcpy(use->function, fn->name, sizeof(fn->name));
+			return 1;
+		}
+	return 0;
+}
+
+static bool flow_leaves_through(const struct flow_key *key,
+				const struct flow *egress, const void *ctx)
+{
+	(void)key;
+	return egress->ifindex == *(const __u32 *)ctx;
+}
+
+int sharenat_detach(struct sharenat *sn, const char *dev,
+		    struct sharenat_error *err)
+{
+	struct attachment_use use = { 0 };
+	struct attachment att;
+	int ifindex;
+
+	ifindex = netdev_ifindex(dev, "detach", err);
+	if (ifindex < 0)
+		return -1;
+	use.ifindex = (__u32)ifindex;
+	if (bpf_map_lookup_elem(sn->attachments_fd, &use.ifindex, &att))
+		return fail(err, "detach", "%s is not attached", dev);
+	sharenat_for_each_function(sn, function_uses_attachment, &use);
+	if (use.function[0])
+		return fail(err, "detach", "%s is used by function %s: delete "
+			    "the function first", dev, use.function);
+	if (tc_detach(ifindex, "detach", err))
+		return -1;
+	bpf_map_delete_elem(sn->attachments_fd, &use.ifindex);
+	flows_delete_matching(sn, flow_leaves_through, &use.ifindex);
+	remove_added_addrs(&att);
+	return 0;
+}
+
+struct attachment_visit {
+	sharenat_attachment_fn fn;
+	void *ctx;
+};
+
+static int visit_attachment(const void *key, const void *value, void *ctx)
+{
+	struct attachment_visit *visit = ctx;
+
+	(void)key;
+	return visit->fn(value, visit->ctx);
+}
+
+int sharenat_for_each_attachment(struct sharenat *sn,
+				 sharenat_attachment_fn fn, void *ctx)
+{
+	struct attachment_visit visit = { fn, ctx };
+
+	return map_for_each(sn->attachments_fd, sizeof(__u32),
+			    sizeof(struct attachment), visit_attachment,
+			    &visit);
+}

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The command line: turns arguments into the library's specs, runs one
+ * operation, and maps the outcome to the exit code and one error line
+ * `sharenat: what: why`. Nothing here touches a map directly.
+ */
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "error.h"
+#include "parse.h"
+
+static const char usage_text[] =
+"usage: sharenat [--pin-dir DIR] COMMAND ...\n"
+"\n"
+"  attach DEV --subnet CIDR --ip ADDR [--ip ADDR ...] [--gateway ADDR]\n"
+"             [--ports LO-HI] [--mapping independent|dependent]\n"
+"  detach DEV\n"
+"  function add NAME --subnet CIDR[@DEV] [--subnet CIDR[@DEV] ...]\n"
+"  function del NAME\n"
+"  sandbox add ID --function NAME --dev DEV --ip ADDR [--mac MAC]\n"
+"  sandbox del ID\n"
+"  flows [--json] | stats [--json] | status [--json]\n"
+"\n"
+"State lives under the pin directory (default " SHARENAT_DEFAULT_PIN_DIR
+", or $SHARENAT_PIN_DIR).\n";
+
+/* Arguments left to read, and the error that names the command. */
+struct args {
+	int count;
+	char **items;
+	const char *what;
+	struct sharenat_error *err;
+	bool usage_error;
+};
+
+static int usage_fail(struct args *a, const char *fmt, const char *detail)
+{
+	a->usage_error = true;
+	return fail(a->err, a->what, fmt, detail);
+}
+
+static const char *next_word(struct args *a)
+{
+	if (a->count == 0)
+		return NULL;
+	a->count--;
+	return *a->items++;
+}
+
+/* The value of --flag, as "--flag VALUE" or "--flag=VALUE". */
+static int flag_value(struct args *a, const char *word, const char **value)
+{
+	const char *eq = strchr(word, '=');
+
+	if (eq) {
+		*value = eq + 1;
+		return 0;
+	}
+	*value = next_word(a);
+	if (!*value)
+		return usage_fail(a, "%s needs a value", word);
+	return 0;
+}
+
+static bool is_flag(const char *word, const char *flag)
+{
+	size_t len = strlen(flag);
+
+	return !strncmp(word, flag, len) &&
+	       (word[len] == '\0' || word[len] == '=');
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+static int parse_attach(struct args *a, struct sharenat_attach_spec *spec)
+{
+	bool have_subnet = false;
+	const char *word, *value;
+
+	spec->dev = next_word(a);
+	if (!spec->dev || spec->dev[0] == '-')
+		return usage_fail(a, "%s", "expected DEV");
+	spec->port_lo = 1024;
+	spec->port_hi = 65535;
+	spec->mapping = MAPPING_INDEPENDENT;
+	while ((word = next_word(a))) {
+		if (is_flag(word, "--subnet")) {
+			if (flag_value(a, word, &value) ||
+			    parse_cidr(value, a->what, &spec->subnet_addr,
+				       &spec->subnet_mask, a->err))
+				goto bad;
+			have_subnet = true;
+		} else if (is_flag(word, "--ip")) {
+			if (spec->shared_addr_count ==
+			    SHARENAT_MAX_SHARED_ADDRS)
+				return usage_fail(a, "%s", "too many --ip");
+			if (flag_value(a, word, &value) ||
+			    parse_ipv4(value, a->what,
+				       &spec->shared_addrs[spec->shared_addr_count],
+				       a->err))
+				goto bad;
+			spec->shared_addr_count++;
+		} else if (is_flag(word, "--gateway")) {
+			if (flag_value(a, word, &value) ||
+			    parse_ipv4(value, a->what, &spec->gateway_addr,
+				       a->err))
+				goto bad;
+		} else if (is_flag(word, "--ports")) {
+			if (flag_value(a, word, &value) ||
+			    parse_port_range(value, a->what, &spec->port_lo,
+					     &spec->port_hi, a->err))
+				goto bad;
+		} else if (is_flag(word, "--mapping")) {
+			if (flag_value(a, word, &value) ||
+			    parse_mapping(value, a->what, &spec->mapping,
+					  a->err))
+				goto bad;
+		} else {
+			return usage_fail(a, "unknown argument '%s'", word);
+		}
+	}
+	if (!have_subnet)
+		return usage_fail(a, "%s", "--subnet is required");
+	if (!spec->shared_addr_count)
+		return usage_fail(a, "%s", "--ip is required");
+	return 0;
+bad:
+	a->usage_error = true;
+	return -1;
+}
+
+static int parse_function_add(struct args *a,
+			      struct sharenat_function_spec *spec,
+			      char devs[][IF_NAMESIZE])
+{
+	const char *word, *value;
+
+	spec->name = next_word(a);
+	if (!spec->name || spec->name[0] == '-')
+		return usage_fail(a, "%s", "expected NAME");
+	if (parse_name(spec->name, a->what, a->err))
+		goto bad;
+	while ((word = next_word(a))) {
+		if (is_flag(word, "--subnet")) {
+			unsigned int i = spec->subnet_count;
+
+			if (i == SHARENAT_MAX_FUNCTION_SUBNETS)
+				return usage_fail(a, "%s",
+						  "too many --subnet");
+			if (flag_value(a, word, &value) ||
+			    parse_subnet_ref(value, a->what, &spec->subnets[i],
+					     devs[i], IF_NAMESIZE, a->err))
+				goto bad;
+			spec->subnet_count++;
+		} else {
+			return usage_fail(a, "unknown argument '%s'", word);
+		}
+	}
+	if (!spec->subnet_count)
+		return usage_fail(a, "%s", "--subnet is required");
+	return 0;
+bad:
+	a->usage_error = true;
+	return -1;
+}
+
+static int parse_sandbox_add(struct args *a,
+			     struct sharenat_sandbox_spec *spec)
+{
+	bool have_ip = false;
+	const char *word, *value;
+
+	spec->id = next_word(a);
+	if (!spec->id || spec->id[0] == '-')
+		return usage_fail(a, "%s", "expected ID");
+	if (parse_name(spec->id, a->what, a->err))
+		goto bad;
+	while ((word = next_word(a))) {
+		if (is_flag(word, "--function")) {
+			if (flag_value(a, word, &spec->function) ||
+			    parse_name(spec->function, a->what, a->err))
+				goto bad;
+		} else if (is_flag(word, "--dev")) {
+			if (flag_value(a, word, &spec->dev))
+				goto bad;
+		} else if (is_flag(word, "--ip")) {
+			if (flag_value(a, word, &value) ||
+			    parse_ipv4(value, a->what, &spec->addr, a->err))
+				goto bad;
+			have_ip = true;
+		} else if (is_flag(word, "--mac")) {
+			if (flag_value(a, word, &value) ||
+			    parse_mac(value, a->what, spec->mac, a->err))
+				goto bad;
+			spec->has_mac = true;
+		} else {
+			return usage_fail(a, "unknown argument '%s'", word);
+		}
+	}
+	if (!spec->function)
+		return usage_fail(a, "%s", "--function is required");
+	if (!spec->dev)
+		return usage_fail(a, "%s", "--dev is required");
+	if (!have_ip)
+		return usage_fail(a, "%s", "--ip is required");
+	return 0;
+bad:
+	a->usage_error = true;
+	return -1;
+}
+
+/* A lone NAME/ID/DEV argument and nothing after it. */
+static int parse_one_word(struct args *a, const char *expected,
+			  const char **word)
+{
+	const char *extra;
+
+	*word = next_word(a);
+	if (!*word || (*word)[0] == '-')
+		return usage_fail(a, "expected %s", expected);
+	extra = next_word(a);
+	if (extra)
+		return usage_fail(a, "unknown argument '%s'", extra);
+	return 0;
+}
+
+static int parse_json_flag(struct args *a, bool *json)
+{
+	const char *word;
+
+	*json = false;
+	while ((word = next_word(a))) {
+		if (!strcmp(word, "--json"))
+			*json = true;
+		else
+			return usage_fail(a, "unknown argument '%s'", word);
+	}
+	return 0;
+}
+
+static int run_write(struct args *a, const char *pin_dir, const char *verb,
+		     const char *object, __u64 started_ns)
+{
+	struct sharenat_attach_spec attach = { 0 };
+	struct sharenat_function_spec function = { 0 };
+	struct sharenat_sandbox_spec sandbox = { 0 };
+	char devs[SHARENAT_MAX_FUNCTION_SUBNETS][IF_NAMESIZE];
+	const char *name = NULL;
+	struct sharenat *sn;
+	__u64 op_start, op_end;
+	int rc;
+
+	if (!strcmp(verb, "attach"))
+		rc = parse_attach(a, &attach);
+	else if (!strcmp(verb, "detach"))
+		rc = parse_one_word(a, "DEV", &name);
+	else if (!strcmp(object, "add") && !strcmp(verb, "function"))
+		rc = parse_function_add(a, &function, devs);
+	else if (!strcmp(object, "add"))
+		rc = parse_sandbox_add(a, &sandbox);
+	else
+		rc = parse_one_word(a, !strcmp(verb, "sandbox") ? "ID" : "NAME",
+				    &name);
+	if (rc)
+		return -1;
+
+	sn = sharenat_open(pin_dir, !strcmp(verb, "attach") ?
+			SHARENAT_OPEN_CREATE : SHARENAT_OPEN_EXISTING, a->err);
+	if (!sn)
+		return -1;
+	op_start = now_ns();
+	if (!strcmp(verb, "attach"))
+		rc = sharenat_attach(sn, &attach, a->err);
+	else if (!strcmp(verb, "detach"))
+		rc = sharenat_detach(sn, name, a->err);
+	else if (!strcmp(verb, "function") && !strcmp(object, "add"))
+		rc = sharenat_function_add(sn, &function, a->err);
+	else if (!strcmp(verb, "function"))
+		rc = sharenat_function_del(sn, name, a->err);
+	else if (!strcmp(object, "add"))
+		rc = sharenat_sandbox_add(sn, &sandbox, a->err);
+	else
+		rc = sharenat_sandbox_del(sn, name, a->err);
+	op_end = now_ns();
+	sharenat_close(sn);
+	if (rc)
+		return -1;
+	if (!strcmp(verb, "sandbox") && !strcmp(object, "add"))
+		printf("sandbox %s attached in %.1f us (command %.1f us)\n",
+		       sandbox.id, (double)(op_end - op_start) / 1e3,
+		       (double)(now_ns() - started_ns) / 1e3);
+	return 0;
+}
+
+static int run_read(struct args *a, const char *pin_dir, const char *verb)
+{
+	struct sharenat *sn = NULL;
+	bool json;
+	int rc;
+
+	if (parse_json_flag(a, &json))
+		return -1;
+	if (sharenat_is_loaded(pin_dir)) {
+		sn = sharenat_open(pin_dir, SHARENAT_OPEN_EXISTING, a->err);
+		if (!sn)
+			return -1;
+	}
+	if (!strcmp(verb, "flows"))
+		rc = show_flows(sn, json);
+	else if (!strcmp(verb, "stats"))
+		rc = show_stats(sn, json);
+	else
+		rc = show_status(sn, json);
+	sharenat_close(sn);
+	if (rc)
+		return fail(a->err, verb, "cannot read the state");
+	return 0;
+}
+
+int cli_run(int argc, char **argv)
+{
+	__u64 started_ns = now_ns();
+	struct sharenat_error err = { { 0 } };
+	struct args a = { argc - 1, argv + 1, "sharenat", &err, false };
+	const char *pin_dir = getenv("SHARENAT_PIN_DIR");
+	const char *verb, *object = "";
+	int rc;
+
+	verb = next_word(&a);
+	if (verb && is_flag(verb, "--pin-dir")) {
+		if (flag_value(&a, verb, &pin_dir))
+			goto out;
+		verb = next_word(&a);
+	}
+	if (!pin_dir || !*pin_dir)
+		pin_dir = SHARENAT_DEFAULT_PIN_DIR;
+	if (!verb) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(verb, "help") || !strcmp(verb, "--help") ||
+	    !strcmp(verb, "-h")) {
+		fputs(usage_text, stdout);
+		return EXIT_DONE;
+	}
+	a.what = verb;
+	if (!strcmp(verb, "attach") || !strcmp(verb, "detach")) {
+		rc = run_write(&a, pin_dir, verb, "", started_ns);
+	} else if (!strcmp(verb, "function") || !strcmp(verb, "sandbox")) {
+		static char what[32];
+
+		object = next_word(&a);
+		if (!object || (strcmp(object, "add") && strcmp(object, "del"))) {
+			usage_fail(&a, "expected 'add' or 'del' after %s",
+				   verb);
+			goto out;
+		}
+		snprintf(what, sizeof(what), "%s %s", verb, object);
+		a.what = what;
+		rc = run_write(&a, pin_dir, verb, object, started_ns);
+	} else if (!strcmp(verb, "flows") || !strcmp(verb, "stats") ||
+		   !strcmp(verb, "status")) {
+		rc = run_read(&a, pin_dir, verb);
+	} else {
+		a.what = "sharenat";
+		usage_fail(&a, "unknown command '%s' (try 'sharenat help')",
+			   verb);
+		goto out;
+	}
+	if (!rc)
+		return EXIT_DONE;
+out:
+	fprintf(stderr, "sharenat: %s\n", err.message);
+	return a.usage_error ? EXIT_USAGE : EXIT_FAILED;
+}

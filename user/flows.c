@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reading and removing flows. A flow is the pair of entries the egress
+ * program made: the egress entry names its reverse (ingress) key, so the
+ * two are always found, shown and removed together.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "map_iter.h"
+#include "state.h"
+
+/* The ingress key of the flow whose egress entry this is. */
+static void reverse_key_of(const struct flow_key *egress_key,
+			   const struct flow *egress, struct flow_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->src_addr = egress_key->dst_addr;
+	key->dst_addr = egress->nat_addr;
+	key->src_port = egress_key->proto == IPPROTO_ICMP ?
+			0 : egress_key->dst_port;
+	key->dst_port = egress->nat_port;
+	key->proto = egress_key->proto;
+	key->direction = FLOW_INGRESS;
+	key->attachment = egress->ifindex;
+}
+
+void flow_pair_delete(struct sharenat *sn, const struct flow_key *egress_key,
+		      const struct flow *egress)
+{
+	struct flow_key reverse;
+
+	reverse_key_of(egress_key, egress, &reverse);
+	bpf_map_delete_elem(sn->flows_fd, egress_key);
+	bpf_map_delete_elem(sn->flows_fd, &reverse);
+}
+
+struct flow_collection {
+	bool (*matches)(const struct flow_key *key, const struct flow *egress,
+			const void *ctx);
+	const void *ctx;
+	struct flow_key *keys;
+	struct flow *values;
+	size_t count;
+	size_t capacity;
+};
+
+static int collect_flow(const void *key_ptr, const void *value_ptr, void *ctx)
+{
+	const struct flow_key *key = key_ptr;
+	struct flow_collection *c = ctx;
+
+	if (key->direction != FLOW_EGRESS ||
+	    !c->matches(key, value_ptr, c->ctx))
+		return 0;
+	if (c->count == c->capacity) {
+		size_t capacity = c->capacity ? c->capacity * 2 : 64;
+		struct flow_key *keys = realloc(c->keys,
+						capacity * sizeof(*keys));
+		struct flow *values;
+
+		if (!keys)
+			return -ENOMEM;
+		c->keys = keys;
+		values = realloc(c->values, capacity * sizeof(*values));
+		if (!values)
+			return -ENOMEM;
+		c->values = values;
+		c->capacity = capacity;
+	}
+	c->keys[c->count] = *key;
+	c->values[c->count] = *(const struct flow *)value_ptr;
+	c->count++;
+	return 0;
+}
+
+void flows_delete_matching(struct sharenat *sn,
+			   bool (*matches)(const struct flow_key *key,
+					   const struct flow *egress,
+					   const void *ctx),
+			   const void *ctx)
+{
+	struct flow_collection c = { .matches = matches, .ctx = ctx };
+	size_t i;
+
+	/* Keys first, deletes after: deleting during a hash walk restarts
+	 * it and can skip entries. */
+	map_for_each(sn->flows_fd, sizeof(struct flow_key),
+		     sizeof(struct flow), collect_flow, &c);
+	for (i = 0; i < c.count; i++)
+		flow_pair_delete(sn, &c.keys[i], &c.values[i]);
+	free(c.keys);
+	free(c.values);
+}
+
+struct flow_visit {
+	struct sharenat *sn;
+	sharenat_flow_fn fn;
+	void *ctx;
+};
+
+static int visit_flow(const void *key_ptr, const void *value_ptr, void *ctx)
+{
+	const struct flow_key *key = key_ptr;
+	struct flow_visit *visit = ctx;
+	struct flow_key reverse;
+	struct flow ingress;
+
+	if (key->direction != FLOW_EGRESS)
+		return 0;
+	reverse_key_of(key, value_ptr, &reverse);
+	if (bpf_map_lookup_elem(visit->sn->flows_fd, &reverse, &ingress))
+		memset(&ingress, 0, sizeof(ingress));
+	return visit->fn(key, value_ptr, &ingress, visit->ctx);
+}
+
+int sharenat_for_each_flow(struct sharenat *sn, sharenat_flow_fn fn,
+			   void *ctx)
+{
+	struct flow_visit visit = { sn, fn, ctx };
+
+	return map_for_each(sn->flows_fd, sizeof(struct flow_key),
+			    sizeof(struct flow), visit_flow, &visit);
+}

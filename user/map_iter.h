@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SHARENAT_USER_MAP_ITER_H
+#define SHARENAT_USER_MAP_ITER_H
+
+#include <stddef.h>
+
+/* Called for each entry; a non-zero return stops the walk and is returned. */
+typedef int (*map_entry_fn)(const void *key, const void *value, void *ctx);
+
+/* Walk every entry of a hash map. Entries deleted during the walk may be
+ * missed; collect keys first when deleting. */
+int map_for_each(int map_fd, size_t key_size, size_t value_size,
+		 map_entry_fn fn, void *ctx);
+
+#endif

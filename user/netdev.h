@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What sharenat asks of and changes on network devices. */
+#ifndef SHARENAT_USER_NETDEV_H
+#define SHARENAT_USER_NETDEV_H
+
+#include <stdbool.h>
+#include "libsharenat.h"
+
+/* ifindex of DEV, or -1 with err "what: device DEV does not exist". */
+int netdev_ifindex(const char *dev, const char *what,
+		   struct sharenat_error *err);
+int netdev_mac(const char *dev, __u8 mac[6], const char *what,
+	       struct sharenat_error *err);
+/* Is ADDR configured on the device? */
+bool netdev_has_addr(int ifindex, __be32 addr);
+/* Add or remove ADDR/32 on the device (no prefix route). */
+int netdev_addr_change(int ifindex, __be32 addr, bool add, const char *what,
+		       struct sharenat_error *err);
+/* Answer ARP only for addresses configured on the device itself, so a
+ * customer on another shared device never learns this one's addresses. */
+int netdev_arp_ignore_foreign(const char *dev, const char *what,
+			      struct sharenat_error *err);
+
+#endif

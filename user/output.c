@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The read verbs: flows, stats and status, as aligned text for people and
+ * as JSON (--json) for scripts. A NULL state (nothing loaded yet) prints
+ * an empty result, not an error.
+ */
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "parse.h"
+
+static void json_string(const char *text)
+{
+	const unsigned char *p;
+
+	putchar('"');
+	for (p = (const unsigned char *)text; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+static const char *proto_name(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	default:
+		return "?";
+	}
+}
+
+static const char *dev_name(__u32 ifindex, char *buf)
+{
+	if (!if_indextoname(ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "if%u", ifindex);
+	return buf;
+}
+
+static __u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+static void format_endpoint(__be32 addr, __be16 port, char *buf, size_t len)
+{
+	char text[INET_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s:%u", format_ipv4(addr, text), ntohs(port));
+}
+
+struct flow_print {
+	struct sharenat *sn;
+	bool json;
+	unsigned int count;
+	__u64 now;
+};
+
+static int print_flow(const struct flow_key *key, const struct flow *egress,
+		      const struct flow *ingress, void *ctx)
+{
+	struct flow_print *p = ctx;
+	char sandbox_ep[32], shared_ep[32], remote_ep[32], dev[IF_NAMESIZE];
+	struct sandbox sbx;
+	const char *id = "-";
+	__u64 idle_ms;
+
+	if (!sharenat_sandbox_lookup(p->sn, key->src_addr, &sbx))
+		id = sbx.id;
+	format_endpoint(key->src_addr, key->src_port, sandbox_ep,
+			sizeof(sandbox_ep));
+	format_endpoint(egress->nat_addr, egress->nat_port, shared_ep,
+			sizeof(shared_ep));
+	format_endpoint(key->dst_addr, key->dst_port, remote_ep,
+			sizeof(remote_ep));
+	idle_ms = (p->now - (egress->last_seen_ns > ingress->last_seen_ns ?
+			     egress->last_seen_ns : ingress->last_seen_ns)) /
+		  1000000;
+	dev_name(egress->ifindex, dev);
+	if (p->json) {
+		printf("%s{\"proto\":\"%s\",\"sandbox\":", p->count ? "," : "",
+		       proto_name(key->proto));
+		json_string(id);
+		printf(",\"sandbox_endpoint\":\"%s\",\"shared_endpoint\":"
+		       "\"%s\",\"remote_endpoint\":\"%s\",\"device\":",
+		       sandbox_ep, shared_ep, remote_ep);
+		json_string(dev);
+		printf(",\"state\":\"%s\",\"packets_out\":%llu,"
+		       "\"packets_in\":%llu,\"idle_ms\":%llu}",
+		       sharenat_tcp_state_name(egress->tcp_state),
+		       (unsigned long long)egress->packets,
+		       (unsigned long long)ingress->packets,
+		       (unsigned long long)idle_ms);
+	} else {
+		printf("%-5s %-14s %-21s %-21s %-21s %-8s %-11s %8llu %8llu "
+		       "%8llu\n", proto_name(key->proto), id, sandbox_ep,
+		       shared_ep, remote_ep, dev,
+		       sharenat_tcp_state_name(egress->tcp_state),
+		       (unsigned long long)egress->packets,
+		       (unsigned long long)ingress->packets,
+		       (unsigned long long)idle_ms);
+	}
+	p->count++;
+	return 0;
+}
+
+int show_flows(struct sharenat *sn, bool json)
+{
+	struct flow_print p = { sn, json, 0, monotonic_ns() };
+
+	if (json)
+		putchar('[');
+	else
+		printf("%-5s %-14s %-21s %-21s %-21s %-8s %-11s %8s %8s %8s\n",
+		       "PROTO", "SANDBOX", "SANDBOX-END", "SHARED-END",
+		       "REMOTE-END", "DEVICE", "STATE", "PKTS-OUT", "PKTS-IN",
+		       "IDLE-MS");
+	if (sn && sharenat_for_each_flow(sn, print_flow, &p))
+		return -1;
+	if (json)
+		puts("]");
+	return 0;
+}
+
+int show_stats(struct sharenat *sn, bool json)
+{
+	__u64 values[COUNTER_MAX] = { 0 };
+	struct sharenat_error err;
+	unsigned int i;
+
+	if (sn && sharenat_read_counters(sn, values, &err)) {
+		fprintf(stderr, "sharenat: %s\n", err.message);
+		return -1;
+	}
+	if (json)
+		putchar('{');
+	for (i = 0; i < COUNTER_MAX; i++) {
+		if (json)
+			printf("%s\"%s\":%llu", i ? "," : "",
+			       sharenat_counter_name(i),
+			       (unsigned long long)values[i]);
+		else
+			printf("%-24s %llu\n", sharenat_counter_name(i),
+			       (unsigned long long)values[i]);
+	}
+	if (json)
+		puts("}");
+	return 0;
+}
+
+struct status_print {
+	struct sharenat *sn;
+	bool json;
+	unsigned int count;
+};
+
+static void separator(struct status_print *p)
+{
+	if (p->json && p->count)
+		putchar(',');
+	p->count++;
+}
+
+static int print_attachment(const struct attachment *att, void *ctx)
+{
+	struct status_print *p = ctx;
+	char dev[IF_NAMESIZE], subnet[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+	unsigned int i;
+
+	dev_name(att->ifindex, dev);
+	format_ipv4(att->subnet_addr, subnet);
+	separator(p);
+	if (p->json) {
+		printf("{\"dev\":");
+		json_string(dev);
+		printf(",\"subnet\":\"%s/%u\",\"ips\":[", subnet,
+		       mask_prefix_len(att->subnet_mask));
+		for (i = 0; i < att->shared_addr_count; i++)
+			printf("%s\"%s\"", i ? "," : "",
+			       format_ipv4(att->shared_addrs[i], addr));
+		printf("],\"gateway\":");
+		if (att->gateway_addr)
+			printf("\"%s\"", format_ipv4(att->gateway_addr, addr));
+		else
+			printf("null");
+		printf(",\"ports\":\"%u-%u\",\"mapping\":\"%s\"}",
+		       att->port_lo, att->port_hi,
+		       att->mapping == MAPPING_DEPENDENT ? "dependent" :
+							   "independent");
+		return 0;
+	}
+	printf("attachment %s subnet %s/%u ip", dev, subnet,
+	       mask_prefix_len(att->subnet_mask));
+	for (i = 0; i < att->shared_addr_count; i++)
+		printf(" %s", format_ipv4(att->shared_addrs[i], addr));
+	if (att->gateway_addr)
+		printf(" gateway %s", format_ipv4(att->gateway_addr, addr));
+	printf(" ports %u-%u mapping %s\n", att->port_lo, att->port_hi,
+	       att->mapping == MAPPING_DEPENDENT ? "dependent" :
+						   "independent");
+	return 0;
+}
+
+static int print_function(const struct function *fn, void *ctx)
+{
+	struct status_print *p = ctx;
+	char dev[IF_NAMESIZE], subnet[INET_ADDRSTRLEN];
+	__u32 i;
+
+	separator(p);
+	if (p->json) {
+		printf("{\"name\":");
+		json_string(fn->name);
+		printf(",\"subnets\":[");
+	} else {
+		printf("function %s subnet", fn->name);
+	}
+	for (i = 0; i < fn->subnet_count && i < SHARENAT_MAX_FUNCTION_SUBNETS;
+	     i++) {
+		const struct function_subnet *s = &fn->subnets[i];
+
+		format_ipv4(s->subnet_addr, subnet);
+		dev_name(s->attachment, dev);
+		if (p->json) {
+			printf("%s{\"subnet\":\"%s/%u\",\"dev\":", i ? "," : "",
+			       subnet, mask_prefix_len(s->subnet_mask));
+			json_string(dev);
+			putchar('}');
+		} else {
+			printf(" %s/%u@%s", subnet,
+			       mask_prefix_len(s->subnet_mask), dev);
+		}
+	}
+	if (p->json)
+		printf("]}");
+	else
+		putchar('\n');
+	return 0;
+}
+
+static int print_sandbox(const struct sandbox *sbx, void *ctx)
+{
+	struct status_print *p = ctx;
+	char dev[IF_NAMESIZE], addr[INET_ADDRSTRLEN], mac[18];
+	struct function fn;
+	const char *function = "?";
+
+	if (!sharenat_function_lookup(p->sn, sbx->function_id, &fn))
+		function = fn.name;
+	dev_name(sbx->ifindex, dev);
+	format_ipv4(sbx->addr, addr);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+		 sbx->mac[0], sbx->mac[1], sbx->mac[2], sbx->mac[3],
+		 sbx->mac[4], sbx->mac[5]);
+	separator(p);
+	if (p->json) {
+		printf("{\"id\":");
+		json_string(sbx->id);
+		printf(",\"function\":");
+		json_string(function);
+		printf(",\"dev\":");
+		json_string(dev);
+		printf(",\"ip\":\"%s\",\"mac\":\"%s\",\"mac_static\":%s}",
+		       addr, mac, sbx->mac_static ? "true" : "false");
+	} else {
+		printf("sandbox %s function %s dev %s ip %s mac %s%s\n",
+		       sbx->id, function, dev, addr, mac,
+		       sbx->mac_static ? " (static)" : "");
+	}
+	return 0;
+}
+
+static int count_flow(const struct flow_key *key, const struct flow *egress,
+		      const struct flow *ingress, void *ctx)
+{
+	(void)key;
+	(void)egress;
+	(void)ingress;
+	(*(unsigned int *)ctx)++;
+	return 0;
+}
+
+int show_status(struct sharenat *sn, bool json)
+{
+	struct status_print p = { sn, json, 0 };
+	unsigned int flows = 0;
+
+	if (!sn) {
+		if (json)
+			puts("{\"loaded\":false,\"attachments\":[],"
+			     "\"functions\":[],\"sandboxes\":[],\"flows\":0}");
+		else
+			puts("not loaded: no attachment yet");
+		return 0;
+	}
+	if (json)
+		printf("{\"loaded\":true,\"attachments\":[");
+	sharenat_for_each_attachment(sn, print_attachment, &p);
+	if (json)
+		printf("],\"functions\":[");
+	p.count = 0;
+	sharenat_for_each_function(sn, print_function, &p);
+	if (json)
+		printf("],\"sandboxes\":[");
+	p.count = 0;
+	sharenat_for_each_sandbox(sn, print_sandbox, &p);
+	sharenat_for_each_flow(sn, count_flow, &flows);
+	if (json)
+		printf("],\"flows\":%u}\n", flows);
+	else
+		printf("flows %u\n", flows);
+	return 0;
+}

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sandboxes: one execution environment of a function, on a host-side
+ * device, with an address from the sandbox pool. Adding one is the cold
+ * start path: two map writes and, for the first sandbox of a device, one
+ * tc attach. The sandbox entry is written last-but-one and the id index
+ * last, so a failure at any step is undone in reverse.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "error.h"
+#include "map_iter.h"
+#include "netdev.h"
+#include "parse.h"
+#include "state.h"
+#include "tc.h"
+
+#define WHAT_ADD "sandbox add"
+#define WHAT_DEL "sandbox del"
+
+static __u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+struct device_count {
+	__u32 ifindex;
+	__be32 except_addr;
+	unsigned int sandboxes;
+};
+
+static int count_on_device(const struct sandbox *sbx, void *ctx)
+{
+	struct device_count *dc = ctx;
+
+	if (sbx->ifindex == dc->ifindex && sbx->addr != dc->except_addr)
+		dc->sandboxes++;
+	return 0;
+}
+
+int sharenat_sandbox_add(struct sharenat *sn,
+			 const struct sharenat_sandbox_spec *spec,
+			 struct sharenat_error *err)
+{
+	struct name_key id = { 0 }, fn_name = { 0 };
+	struct sandbox sbx = { 0 }, existing;
+	struct attachment att;
+	char text[INET_ADDRSTRLEN];
+	__be32 addr_of_id;
+	int ifindex;
+
+	if (parse_name(spec->id, WHAT_ADD, err) ||
+	    parse_name(spec->function, WHAT_ADD, err))
+		return -1;
+	if ((ntohl(spec->addr) & SHARENAT_POOL_MASK) != SHARENAT_POOL_ADDR)
+		return fail(err, WHAT_ADD, "%s is outside the sandbox pool "
+			    "100.64.0.0/10", format_ipv4(spec->addr, text));
+	strncpy(id.name, spec->id, sizeof(id.name) - 1);
+	strncpy(fn_name.name, spec->function, sizeof(fn_name.name) - 1);
+	if (bpf_map_lookup_elem(sn->function_ids_fd, &fn_name,
+				&sbx.function_id))
+		return fail(err, WHAT_ADD, "function %s does not exist",
+			    spec->function);
+	if (!bpf_map_lookup_elem(sn->sandbox_ids_fd, &id, &addr_of_id))
+		return fail(err, WHAT_ADD, "sandbox %s exists already",
+			    spec->id);
+	if (!bpf_map_lookup_elem(sn->sandboxes_fd, &spec->addr, &existing))
+		return fail(err, WHAT_ADD, "%s is used by sandbox %s",
+			    format_ipv4(spec->addr, text), existing.id);
+	ifindex = netdev_ifindex(spec->dev, WHAT_ADD, err);
+	if (ifindex < 0)
+		return -1;
+	sbx.ifindex = (__u32)ifindex;
+	if (!bpf_map_lookup_elem(sn->attachments_fd, &sbx.ifindex, &att))
+		return fail(err, WHAT_ADD, "%s is a shared device, not a "
+			    "sandbox device", spec->dev);
+	if (netdev_mac(spec->dev, sbx.host_mac, WHAT_ADD, err))
+		return -1;
+
+	memcpy(sbx.id, id.name, sizeof(sbx.id));
+	sbx.addr = spec->addr;
+	if (spec->has_mac) {
+		memcpy(sbx.mac, spec->mac, sizeof(sbx.mac));
+		sbx.mac_static = 1;
+	}
+	sbx.added_ns = monotonic_ns();
+
+	if (bpf_map_update_elem(sn->sandboxes_fd, &sbx.addr, &sbx,
+				BPF_NOEXIST))
+		return fail_errno(err, WHAT_ADD, errno,
+				  "cannot write sandbox %s", spec->id);
+	if (bpf_map_update_elem(sn->sandbox_ids_fd, &id, &sbx.addr,
+				BPF_NOEXIST)) {
+		fail_errno(err, WHAT_ADD, errno, "cannot write sandbox %s",
+			   spec->id);
+		goto err_sandbox;
+	}
+	if (tc_attach(ifindex, sn->egress_prog_fd, WHAT_ADD, err))
+		goto err_id;
+	return 0;
+
+err_id:
+	bpf_map_delete_elem(sn->sandbox_ids_fd, &id);
+err_sandbox:
+	bpf_map_delete_elem(sn->sandboxes_fd, &sbx.addr);
+	return -1;
+}
+
+static bool flow_of_sandbox(const struct flow_key *key,
+			    const struct flow *egress, const void *ctx)
+{
+	(void)egress;
+	return key->src_addr == *(const __be32 *)ctx;
+}
+
+int sharenat_sandbox_del(struct sharenat *sn, const char *id_text,
+			 struct sharenat_error *err)
+{
+	struct name_key id = { 0 };
+	struct device_count dc = { 0 };
+	struct sandbox sbx;
+	__be32 addr;
+
+	if (parse_name(id_text, WHAT_DEL, err))
+		return -1;
+	strncpy(id.name, id_text, sizeof(id.name) - 1);
+	if (bpf_map_lookup_elem(sn->sandbox_ids_fd, &id, &addr) ||
+	    bpf_map_lookup_elem(sn->sandboxes_fd, &addr, &sbx))
+		return fail(err, WHAT_DEL, "sandbox %s does not exist",
+			    id_text);
+
+	dc.ifindex = sbx.ifindex;
+	dc.except_addr = addr;
+	sharenat_for_each_sandbox(sn, count_on_device, &dc);
+	/* The device's last sandbox: take the program off first, so nothing
+	 * from the device is seen between the map deletes below. */
+	if (dc.sandboxes == 0 &&
+	    tc_detach((int)sbx.ifindex, WHAT_DEL, err))
+		return -1;
+	/* The sandbox entry goes before its flows: from here on egress
+	 * drops its packets and so cannot make a new flow behind us. */
+	bpf_map_delete_elem(sn->sandboxes_fd, &addr);
+	flows_delete_matching(sn, flow_of_sandbox, &addr);
+	bpf_map_delete_elem(sn->sandbox_ids_fd, &id);
+	return 0;
+}
+
+struct sandbox_visit {
+	sharenat_sandbox_fn fn;
+	void *ctx;
+};
+
+static int visit_sandbox(const void *key, const void *value, void *ctx)
+{
+	struct sandbox_visit *visit = ctx;
+
+	(void)key;
+	return visit->fn(value, visit->ctx);
+}
+
+int sharenat_for_each_sandbox(struct sharenat *sn, sharenat_sandbox_fn fn,
+			      void *ctx)
+{
+	struct sandbox_visit visit = { fn, ctx };
+
+	return map_for_each(sn->sandboxes_fd, sizeof(__be32),
+			    sizeof(struct sandbox), visit_sandbox, &visit);
+}
+
+int sharenat_sandbox_lookup(struct sharenat *sn, __be32 addr,
+			    struct sandbox *out)
+{
+	return bpf_map_lookup_elem(sn->sandboxes_fd, &addr, out) ? -1 : 0;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The opened state behind struct sharenat: pinned map and program fds. */
+#ifndef SHARENAT_USER_STATE_H
+#define SHARENAT_USER_STATE_H
+
+#include <limits.h>
+#include "libsharenat.h"
+
+/* Longest pin directory; paths below it add at most a map name. */
+#define PIN_DIR_MAX 256
+#define PIN_PATH_MAX (PIN_DIR_MAX + 64)
+
+struct sharenat {
+	char pin_dir[PIN_DIR_MAX];
+	int lock_fd;		/* flock on the pin directory: one writer */
+	int attachments_fd;
+	int functions_fd;
+	int function_ids_fd;
+	int sandboxes_fd;
+	int sandbox_ids_fd;
+	int flows_fd;
+	int counters_fd;
+	int egress_prog_fd;
+	int ingress_prog_fd;
+};
+
+/* Remove both entries of the flow whose egress entry this is. */
+void flow_pair_delete(struct sharenat *sn, const struct flow_key *egress_key,
+		      const struct flow *egress);
+/* Remove every flow for which keep() is false. */
+void flows_delete_matching(struct sharenat *sn,
+			   bool (*matches)(const struct flow_key *key,
+					   const struct flow *egress,
+					   const void *ctx),
+			   const void *ctx);
+
+#endif

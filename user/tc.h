@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Our tc filter on a device's clsact ingress hook (libbpf 1.1 has no TCX). */
+#ifndef SHARENAT_USER_TC_H
+#define SHARENAT_USER_TC_H
+
+#include "libsharenat.h"
+
+/* Attach (or replace) our filter on DEV's ingress. */
+int tc_attach(int ifindex, int prog_fd, const char *what,
+	      struct sharenat_error *err);
+/* Remove our filter; the clsact qdisc stays, other filters may use it. */
+int tc_detach(int ifindex, const char *what, struct sharenat_error *err);
+
+#endif
