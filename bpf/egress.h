@@ -106,8 +106,11 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 		return answer_gateway_arp(skb);
 	case PARSE_MALFORMED:
 		return drop(COUNTER_DROP_MALFORMED);
+	case PARSE_OTHER_ETHERTYPE:
+		/* A sandbox reaches nothing but through the NAT (IPv6
+		 * router solicitations and the like end here). */
+		return drop(COUNTER_DROP_NOT_IPV4);
 	default:
-		/* A sandbox reaches nothing but through the NAT. */
 		return drop(COUNTER_DROP_UNSUPPORTED);
 	}
 

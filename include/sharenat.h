@@ -157,6 +157,7 @@ struct flow {
 	X(INGRESS_NOT_OURS, "ingress_not_ours")				\
 	X(DROP_SPOOFED_SOURCE, "drop_spoofed_source")			\
 	X(DROP_NO_ROUTE, "drop_no_route")				\
+	X(DROP_NOT_IPV4, "drop_not_ipv4")				\
 	X(DROP_UNSUPPORTED, "drop_unsupported")			\
 	X(DROP_MALFORMED, "drop_malformed")				\
 	X(DROP_TTL_EXCEEDED, "drop_ttl_exceeded")			\
