@@ -19,14 +19,14 @@
 /* Turn an ARP request for the gateway, from a sandbox of this device, into
  * the reply and send it back out of the device. Anything else is dropped:
  * a sandbox has no business with other ARP. */
-static __always_inline int answer_gateway_arp(struct __sk_buff *skb)
+static __always_inline int answer_gateway_arp(const struct nat_ctx *c)
 {
 	struct arp_ipv4 arp;
 	struct sandbox *sbx;
 	__u8 requester_mac[ETH_ALEN];
 	__be32 requester_addr;
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &arp, sizeof(arp)))
+	if (ctx_load(c, ETH_HLEN, &arp, sizeof(arp)))
 		goto drop_malformed;
 	if (arp.htype != bpf_htons(ARPHRD_ETHER) ||
 	    arp.ptype != bpf_htons(ETH_P_IP) || arp.hlen != ETH_ALEN ||
@@ -36,7 +36,7 @@ static __always_inline int answer_gateway_arp(struct __sk_buff *skb)
 	    arp.tpa != bpf_htonl(SHARENAT_GATEWAY_ADDR))
 		goto drop_unsupported;
 	sbx = bpf_map_lookup_elem(&sandboxes, &arp.spa);
-	if (!sbx || sbx->ifindex != skb->ifindex) {
+	if (!sbx || sbx->ifindex != ctx_ifindex(c)) {
 		count(COUNTER_DROP_SPOOFED_SOURCE);
 		return TC_ACT_SHOT;
 	}
@@ -48,11 +48,11 @@ static __always_inline int answer_gateway_arp(struct __sk_buff *skb)
 	arp.tpa = requester_addr;
 	__builtin_memcpy(arp.sha, sbx->host_mac, ETH_ALEN);
 	arp.spa = bpf_htonl(SHARENAT_GATEWAY_ADDR);
-	if (bpf_skb_store_bytes(skb, ETH_HLEN, &arp, sizeof(arp), 0) ||
-	    rewrite_macs(skb, requester_mac, sbx->host_mac))
+	if (ctx_store(c, ETH_HLEN, &arp, sizeof(arp)) ||
+	    rewrite_macs(c, requester_mac, sbx->host_mac))
 		goto drop_malformed;
 	count(COUNTER_ARP_REPLIED);
-	return bpf_redirect(skb->ifindex, 0);
+	return bpf_redirect(ctx_ifindex(c), 0);
 
 drop_malformed:
 	count(COUNTER_DROP_MALFORMED);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Egress, sandbox -> customer, on the host side of a sandbox's device:
+ * Egress, sandbox -> customer, at tc on the host side of a sandbox's
+ * device (tc, not XDP: a sandbox's TCP and UDP arrive CHECKSUM_PARTIAL,
+ * which only an skb can carry through a redirect, and XDP on a veth turns
+ * TSO off for the sandbox):
  * parse -> sandbox (anti-spoofing) -> attachment for the destination ->
  * flow (created on the first packet) -> rewrite source -> redirect to the
  * shared device, where the kernel resolves the next hop's MAC on that
@@ -90,6 +93,7 @@ new_egress_flow(const struct packet *pkt, const struct sandbox *sbx,
 
 static __always_inline int nat_egress(struct __sk_buff *skb)
 {
+	const struct nat_ctx c = { .ctx = skb, .xdp = false };
 	struct bpf_redir_neigh neighbour = { .nh_family = AF_INET };
 	enum counter why = COUNTER_DROP_MALFORMED;
 	struct packet pkt = {};
@@ -99,11 +103,11 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	__be32 old_src;
 	__be16 old_port;
 
-	switch (parse_packet(skb, &pkt)) {
+	switch (parse_packet(&c, &pkt)) {
 	case PARSE_IPV4:
 		break;
 	case PARSE_ARP:
-		return answer_gateway_arp(skb);
+		return answer_gateway_arp(&c);
 	case PARSE_MALFORMED:
 		return drop(COUNTER_DROP_MALFORMED);
 	case PARSE_OTHER_ETHERTYPE:
@@ -133,10 +137,9 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 
 	old_src = pkt.src_addr;
 	old_port = pkt.src_port;
-	if (rewrite_addr(skb, &pkt, IP_SADDR_OFF, old_src, flow->nat_addr) ||
-	    rewrite_port(skb, &pkt, port_field_off(&pkt, true), old_port,
-			 flow->nat_port) ||
-	    decrement_ttl(skb, &pkt))
+	if (rewrite_addr(&c, &pkt, IP_SADDR_OFF, old_src, flow->nat_addr) ||
+	    rewrite_port(&c, &pkt, true, old_port, flow->nat_port) ||
+	    decrement_ttl(&c, &pkt))
 		return drop(COUNTER_DROP_MALFORMED);
 
 	count(COUNTER_EGRESS_TRANSLATED);

@@ -5,6 +5,11 @@
  * destination and MACs -> redirect to the sandbox's device. A miss is the
  * host's own traffic or an unsolicited packet: it goes to the host stack,
  * which owns the shared address, and never to a sandbox.
+ *
+ * The same code runs at XDP (when the attachment asks for it) and at tc.
+ * XDP finishes what it can: a sandbox device that takes XDP frames, and a
+ * packet whose checksums are complete. Everything else it passes, untouched,
+ * to tc on the same device.
  */
 #ifndef SHARENAT_BPF_INGRESS_H
 #define SHARENAT_BPF_INGRESS_H
@@ -12,44 +17,57 @@
 #include "flow.h"
 #include "rewrite.h"
 
-static __always_inline int nat_ingress(struct __sk_buff *skb)
+enum ingress_verdict {
+	INGRESS_PASS,		/* to the host stack (or, from XDP, to tc) */
+	INGRESS_DROP,
+	INGRESS_REDIRECT,	/* to *ifindex */
+};
+
+static __always_inline enum ingress_verdict
+nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 {
 	struct packet pkt = {};
 	struct flow_key key;
 	struct sandbox *sbx;
 	struct flow *flow;
 
-	if (parse_packet(skb, &pkt) != PARSE_IPV4)
-		return TC_ACT_OK;
+	if (parse_packet(c, &pkt) != PARSE_IPV4)
+		return INGRESS_PASS;
 
-	ingress_key_of(&pkt, skb->ifindex, &key);
+	ingress_key_of(&pkt, ctx_ifindex(c), &key);
 	flow = bpf_map_lookup_elem(&flows, &key);
 	if (!flow) {
 		count(COUNTER_INGRESS_NOT_OURS);
-		return TC_ACT_OK;
+		return INGRESS_PASS;
 	}
 	sbx = bpf_map_lookup_elem(&sandboxes, &flow->nat_addr);
 	if (!sbx || sbx->ifindex != flow->ifindex) {
 		count(COUNTER_DROP_STALE_FLOW);
-		return TC_ACT_SHOT;
+		return INGRESS_DROP;
 	}
 	if (pkt.ttl <= 1) {
 		count(COUNTER_DROP_TTL_EXCEEDED);
-		return TC_ACT_SHOT;
+		return INGRESS_DROP;
+	}
+	if (c->xdp && (!sbx->xdp_frames || l4_csum_is_seed(&pkt))) {
+		count(COUNTER_INGRESS_XDP_TO_TC);
+		return INGRESS_PASS;
 	}
 	flow_touch(flow, &pkt);
 
-	if (rewrite_addr(skb, &pkt, IP_DADDR_OFF, pkt.dst_addr,
+	if (rewrite_addr(c, &pkt, IP_DADDR_OFF, pkt.dst_addr,
 			 flow->nat_addr) ||
-	    rewrite_port(skb, &pkt, port_field_off(&pkt, false), pkt.dst_port,
-			 flow->nat_port) ||
-	    decrement_ttl(skb, &pkt) ||
-	    rewrite_macs(skb, sbx->mac, sbx->host_mac)) {
+	    rewrite_port(c, &pkt, false, pkt.dst_port, flow->nat_port) ||
+	    decrement_ttl(c, &pkt) ||
+	    rewrite_macs(c, sbx->mac, sbx->host_mac)) {
 		count(COUNTER_DROP_MALFORMED);
-		return TC_ACT_SHOT;
+		return INGRESS_DROP;
 	}
 	count(COUNTER_INGRESS_TRANSLATED);
-	return bpf_redirect(flow->ifindex, 0);
+	if (c->xdp)
+		count(COUNTER_INGRESS_XDP_FAST_PATH);
+	*ifindex = flow->ifindex;
+	return INGRESS_REDIRECT;
 }
 
 #endif /* SHARENAT_BPF_INGRESS_H */

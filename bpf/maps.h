@@ -75,6 +75,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flows SEC(".maps");
 
+/* xdp_devices: ifindex -> ifindex of every sandbox device that takes XDP
+ * frames. Written by the CLI (sandbox add/del). Read by XDP ingress, which
+ * redirects through it (a devmap flushes redirected frames in bulk). */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, SHARENAT_MAX_SANDBOXES);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xdp_devices SEC(".maps");
+
 /* counters: enum counter -> packets, one slot per CPU.
  * Written by both programs. Read (summed over CPUs) by `sharenat stats`. */
 struct {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Parse a frame into struct packet: the offsets of its headers and the
- * fields the NAT reads. Headers are copied with bpf_skb_load_bytes, so a
- * non-linear skb (GSO, paged data) parses like a linear one.
+ * fields the NAT reads. Headers are copied out (ctx_load), so a non-linear
+ * skb (GSO, paged data) or multi-buffer XDP frame parses like a linear one.
  */
 #ifndef SHARENAT_BPF_PARSE_H
 #define SHARENAT_BPF_PARSE_H
@@ -10,6 +10,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+
+#include "ctx.h"
 
 #include "consts.h"
 
@@ -24,7 +26,7 @@ enum parse_result {
 struct packet {
 	__u32 l3_off;
 	__u32 l4_off;
-	__u32 l4_csum_off;	/* 0: no L4 checksum to fix (ICMP uses one) */
+	__u32 l4_csum_off;	/* offset of the TCP, UDP or ICMP checksum */
 	__be32 src_addr;
 	__be32 dst_addr;
 	/* TCP/UDP ports; ICMP echo: the identifier in the local end's port
@@ -32,6 +34,7 @@ struct packet {
 	__be16 src_port;
 	__be16 dst_port;
 	__u16 ip_total_len;
+	__u16 l4_csum;		/* the checksum field as it arrived */
 	__u8 proto;
 	__u8 ttl;
 	__u8 tcp_flags;
@@ -51,38 +54,41 @@ struct arp_ipv4 {
 	__be32 tpa;
 } __attribute__((packed));
 
-static __always_inline enum parse_result parse_l4(struct __sk_buff *skb,
+static __always_inline enum parse_result parse_l4(const struct nat_ctx *c,
 						  struct packet *pkt)
 {
 	switch (pkt->proto) {
 	case IPPROTO_TCP: {
 		struct tcphdr tcp;
 
-		if (bpf_skb_load_bytes(skb, pkt->l4_off, &tcp, sizeof(tcp)))
+		if (ctx_load(c, pkt->l4_off, &tcp, sizeof(tcp)))
 			return PARSE_MALFORMED;
 		pkt->src_port = tcp.source;
 		pkt->dst_port = tcp.dest;
 		pkt->tcp_flags = ((__u8 *)&tcp)[13];
 		pkt->l4_csum_off = pkt->l4_off + offsetof(struct tcphdr, check);
+		pkt->l4_csum = tcp.check;
 		return PARSE_IPV4;
 	}
 	case IPPROTO_UDP: {
 		struct udphdr udp;
 
-		if (bpf_skb_load_bytes(skb, pkt->l4_off, &udp, sizeof(udp)))
+		if (ctx_load(c, pkt->l4_off, &udp, sizeof(udp)))
 			return PARSE_MALFORMED;
 		pkt->src_port = udp.source;
 		pkt->dst_port = udp.dest;
 		pkt->l4_csum_off = pkt->l4_off + offsetof(struct udphdr, check);
+		pkt->l4_csum = udp.check;
 		return PARSE_IPV4;
 	}
 	case IPPROTO_ICMP: {
 		struct icmphdr icmp;
 
-		if (bpf_skb_load_bytes(skb, pkt->l4_off, &icmp, sizeof(icmp)))
+		if (ctx_load(c, pkt->l4_off, &icmp, sizeof(icmp)))
 			return PARSE_MALFORMED;
 		pkt->icmp_type = icmp.type;
 		pkt->l4_csum_off = pkt->l4_off + offsetof(struct icmphdr, checksum);
+		pkt->l4_csum = icmp.checksum;
 		if (icmp.type == ICMP_ECHO) {
 			pkt->src_port = icmp.un.echo.id;
 			pkt->dst_port = 0;
@@ -99,14 +105,14 @@ static __always_inline enum parse_result parse_l4(struct __sk_buff *skb,
 	}
 }
 
-static __always_inline enum parse_result parse_packet(struct __sk_buff *skb,
+static __always_inline enum parse_result parse_packet(const struct nat_ctx *c,
 						      struct packet *pkt)
 {
 	struct ethhdr eth;
 	struct iphdr ip;
 	__u32 header_len;
 
-	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)))
+	if (ctx_load(c, 0, &eth, sizeof(eth)))
 		return PARSE_MALFORMED;
 	__builtin_memcpy(pkt->src_mac, eth.h_source, sizeof(pkt->src_mac));
 	if (eth.h_proto == bpf_htons(ETH_P_ARP))
@@ -115,13 +121,13 @@ static __always_inline enum parse_result parse_packet(struct __sk_buff *skb,
 		return PARSE_OTHER_ETHERTYPE;
 
 	pkt->l3_off = ETH_HLEN;
-	if (bpf_skb_load_bytes(skb, pkt->l3_off, &ip, sizeof(ip)))
+	if (ctx_load(c, pkt->l3_off, &ip, sizeof(ip)))
 		return PARSE_MALFORMED;
 	header_len = ip.ihl * 4;
 	pkt->ip_total_len = bpf_ntohs(ip.tot_len);
 	if (ip.version != 4 || header_len < sizeof(ip) ||
 	    pkt->ip_total_len < header_len ||
-	    pkt->l3_off + pkt->ip_total_len > skb->len)
+	    pkt->l3_off + pkt->ip_total_len > ctx_len(c))
 		return PARSE_MALFORMED;
 	/* Fragments are translated once reassembly of their flow exists;
 	 * until then they are not the NAT's to forward. */
@@ -133,7 +139,7 @@ static __always_inline enum parse_result parse_packet(struct __sk_buff *skb,
 	pkt->dst_addr = ip.daddr;
 	pkt->proto = ip.protocol;
 	pkt->ttl = ip.ttl;
-	return parse_l4(skb, pkt);
+	return parse_l4(c, pkt);
 }
 
 #endif /* SHARENAT_BPF_PARSE_H */

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Rewrite addresses, ports, TTL and MACs of a parsed packet, keeping every
- * checksum right. The kernel's csum helpers are used because they know the
- * skb's checksum state: a sandbox's TCP and UDP arrive CHECKSUM_PARTIAL on
- * a veth (the field holds only the pseudo-header seed), and the helpers
- * update that seed instead of corrupting it (BPF_F_PSEUDO_HDR).
+ * checksum right.
+ *
+ * At tc the kernel's csum helpers are used because they know the skb's
+ * checksum state: a sandbox's TCP and UDP arrive CHECKSUM_PARTIAL on a
+ * veth (the field holds only the pseudo-header seed), and the helpers
+ * update that seed instead of corrupting it (BPF_F_PSEUDO_HDR). XDP has no
+ * skb and no such helpers: it updates complete checksums incrementally
+ * (RFC 1624) and never rewrites a packet that carries a seed
+ * (l4_csum_is_seed), leaving it to tc.
  */
 #ifndef SHARENAT_BPF_REWRITE_H
 #define SHARENAT_BPF_REWRITE_H
@@ -16,46 +21,114 @@
 #define IP_DADDR_OFF offsetof(struct iphdr, daddr)
 #define IP_TTL_OFF offsetof(struct iphdr, ttl)
 
-/* Flags for a change of an L4 field: UDP's checksum 0 means "none" and
- * must stay 0, and a computed 0 must be written as 0xffff. */
-static __always_inline __u64 l4_csum_flags(const struct packet *pkt)
+static __always_inline __u16 csum_fold(__u32 sum)
 {
-	return pkt->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/*
+ * Does the L4 checksum field hold the pseudo-header seed of a
+ * CHECKSUM_PARTIAL skb instead of a checksum? A complete checksum equals
+ * the seed only by a 1-in-65536 chance, and then the packet merely takes
+ * the tc path, which is right for both.
+ */
+static __always_inline bool l4_csum_is_seed(const struct packet *pkt)
+{
+	__be32 pseudo[3];
+
+	if (pkt->proto == IPPROTO_ICMP)
+		return false;
+	pseudo[0] = pkt->src_addr;
+	pseudo[1] = pkt->dst_addr;
+	pseudo[2] = bpf_htonl((__u32)pkt->proto << 16 |
+			      (__u32)(pkt->ip_total_len -
+				      (pkt->l4_off - pkt->l3_off)));
+	return pkt->l4_csum ==
+	       csum_fold((__u32)bpf_csum_diff(NULL, 0, pseudo, sizeof(pseudo),
+					      0));
+}
+
+/* XDP: replace `size` (2 or 4) bytes covered by the checksum at csum_off,
+ * RFC 1624: HC' = ~(~HC + ~m + m'). Values are padded to 32-bit words,
+ * which leaves a 16-bit value's share of the sum unchanged. */
+static __always_inline int xdp_csum_replace(const struct nat_ctx *c,
+					    __u32 csum_off, __be32 from,
+					    __be32 to, bool udp)
+{
+	__sum16 check;
+	__u32 sum;
+
+	if (ctx_load(c, csum_off, &check, sizeof(check)))
+		return -1;
+	/* UDP checksum 0 means none was computed: keep it so. */
+	if (udp && !check)
+		return 0;
+	sum = (__u32)bpf_csum_diff(&from, sizeof(from), &to, sizeof(to),
+				   (__u16)~check);
+	check = (__sum16)~csum_fold(sum);
+	if (udp && !check)
+		check = 0xffff;
+	return ctx_store(c, csum_off, &check, sizeof(check));
 }
 
 /* Replace the source (egress) or destination (ingress) address: the IP
  * header checksum and, for TCP and UDP, the pseudo-header in the L4 one. */
-static __always_inline int rewrite_addr(struct __sk_buff *skb,
+static __always_inline int rewrite_addr(const struct nat_ctx *c,
 					const struct packet *pkt,
 					__u32 addr_field_off,
 					__be32 old_addr, __be32 new_addr)
 {
-	if (pkt->proto != IPPROTO_ICMP &&
-	    bpf_l4_csum_replace(skb, pkt->l4_csum_off, old_addr, new_addr,
-				BPF_F_PSEUDO_HDR | sizeof(new_addr) |
-				l4_csum_flags(pkt)))
-		return -1;
-	if (bpf_l3_csum_replace(skb, pkt->l3_off + IP_CSUM_OFF, old_addr,
-				new_addr, sizeof(new_addr)))
-		return -1;
-	return bpf_skb_store_bytes(skb, pkt->l3_off + addr_field_off,
-				   &new_addr, sizeof(new_addr), 0);
+	bool udp = pkt->proto == IPPROTO_UDP;
+	__u32 ip_csum_off = pkt->l3_off + IP_CSUM_OFF;
+
+	if (c->xdp) {
+		if ((pkt->proto != IPPROTO_ICMP &&
+		     xdp_csum_replace(c, pkt->l4_csum_off, old_addr, new_addr,
+				      udp)) ||
+		    xdp_csum_replace(c, ip_csum_off, old_addr, new_addr, false))
+			return -1;
+	} else {
+		if (pkt->proto != IPPROTO_ICMP &&
+		    bpf_l4_csum_replace(c->ctx, pkt->l4_csum_off, old_addr,
+					new_addr, BPF_F_PSEUDO_HDR |
+					sizeof(new_addr) |
+					(udp ? BPF_F_MARK_MANGLED_0 : 0)))
+			return -1;
+		if (bpf_l3_csum_replace(c->ctx, ip_csum_off, old_addr,
+					new_addr, sizeof(new_addr)))
+			return -1;
+	}
+	return ctx_store(c, pkt->l3_off + addr_field_off, &new_addr,
+			 sizeof(new_addr));
 }
 
-/* Replace a port or the ICMP echo identifier at port_field_off. Neither
- * is in the pseudo-header, so only the L4 checksum changes. */
-static __always_inline int rewrite_port(struct __sk_buff *skb,
-					const struct packet *pkt,
-					__u32 port_field_off,
-					__be16 old_port, __be16 new_port)
+/* Replace a 16-bit field covered by the checksum at csum_off. */
+static __always_inline int rewrite_u16(const struct nat_ctx *c,
+				       __u32 csum_off, bool udp,
+				       bool ip_header, __u32 field_off,
+				       __be16 old_value, __be16 new_value)
 {
-	if (old_port == new_port)
+	__be32 from = 0, to = 0;
+
+	if (old_value == new_value)
 		return 0;
-	if (bpf_l4_csum_replace(skb, pkt->l4_csum_off, old_port, new_port,
-				sizeof(new_port) | l4_csum_flags(pkt)))
+	__builtin_memcpy(&from, &old_value, sizeof(old_value));
+	__builtin_memcpy(&to, &new_value, sizeof(new_value));
+	if (c->xdp) {
+		if (xdp_csum_replace(c, csum_off, from, to, udp))
+			return -1;
+	} else if (ip_header) {
+		if (bpf_l3_csum_replace(c->ctx, csum_off, old_value, new_value,
+					sizeof(new_value)))
+			return -1;
+	} else if (bpf_l4_csum_replace(c->ctx, csum_off, old_value, new_value,
+				       sizeof(new_value) |
+				       (udp ? BPF_F_MARK_MANGLED_0 : 0))) {
 		return -1;
-	return bpf_skb_store_bytes(skb, port_field_off, &new_port,
-				   sizeof(new_port), 0);
+	}
+	return ctx_store(c, field_off, &new_value, sizeof(new_value));
 }
 
 /* Offset of the field that holds the local end's port: the source port
@@ -70,31 +143,37 @@ static __always_inline __u32 port_field_off(const struct packet *pkt,
 	return pkt->l4_off + (source ? 0 : sizeof(__be16));
 }
 
-/* A router decrements TTL; the IP checksum covers the (ttl, protocol)
- * 16-bit word, so that word is what the checksum update replaces. */
-static __always_inline int decrement_ttl(struct __sk_buff *skb,
+/* Replace a port or the ICMP echo identifier. Neither is in the
+ * pseudo-header, so only the L4 checksum changes. */
+static __always_inline int rewrite_port(const struct nat_ctx *c,
+					const struct packet *pkt, bool source,
+					__be16 old_port, __be16 new_port)
+{
+	return rewrite_u16(c, pkt->l4_csum_off, pkt->proto == IPPROTO_UDP,
+			   false, port_field_off(pkt, source), old_port,
+			   new_port);
+}
+
+/* A router decrements TTL. The IP checksum covers TTL as the high byte of
+ * the (ttl, protocol) 16-bit word, so that word is what gets replaced. */
+static __always_inline int decrement_ttl(const struct nat_ctx *c,
 					 const struct packet *pkt)
 {
 	__be16 old_word = bpf_htons((__u16)pkt->ttl << 8 | pkt->proto);
 	__be16 new_word = bpf_htons((__u16)(pkt->ttl - 1) << 8 | pkt->proto);
-	__u8 new_ttl = pkt->ttl - 1;
 
-	if (bpf_l3_csum_replace(skb, pkt->l3_off + IP_CSUM_OFF, old_word,
-				new_word, sizeof(new_word)))
-		return -1;
-	return bpf_skb_store_bytes(skb, pkt->l3_off + IP_TTL_OFF, &new_ttl,
-				   sizeof(new_ttl), 0);
+	return rewrite_u16(c, pkt->l3_off + IP_CSUM_OFF, false, true,
+			   pkt->l3_off + IP_TTL_OFF, old_word, new_word);
 }
 
-static __always_inline int rewrite_macs(struct __sk_buff *skb,
+static __always_inline int rewrite_macs(const struct nat_ctx *c,
 					const __u8 *dst_mac,
 					const __u8 *src_mac)
 {
-	if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_dest), dst_mac,
-				ETH_ALEN, 0))
+	if (ctx_store(c, offsetof(struct ethhdr, h_dest), dst_mac, ETH_ALEN))
 		return -1;
-	return bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_source),
-				   src_mac, ETH_ALEN, 0);
+	return ctx_store(c, offsetof(struct ethhdr, h_source), src_mac,
+			 ETH_ALEN);
 }
 
 #endif /* SHARENAT_BPF_REWRITE_H */

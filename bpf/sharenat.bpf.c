@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The sharenat fast path. Two tc programs share the maps of maps.h:
- * egress on the host side of every sandbox device, ingress on every shared
- * device. The packet's way: egress.h and ingress.h, top-down.
+ * The sharenat fast path. Three programs share the maps of maps.h:
+ * egress at tc on the host side of every sandbox device; ingress at tc on
+ * every shared device, and optionally at XDP in front of it. The packet's
+ * way: egress.h and ingress.h, top-down.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -19,7 +20,33 @@ int sharenat_egress(struct __sk_buff *skb)
 SEC("tc")
 int sharenat_ingress(struct __sk_buff *skb)
 {
-	return nat_ingress(skb);
+	const struct nat_ctx c = { .ctx = skb, .xdp = false };
+	__u32 ifindex = 0;
+
+	switch (nat_ingress(&c, &ifindex)) {
+	case INGRESS_REDIRECT:
+		return bpf_redirect(ifindex, 0);
+	case INGRESS_DROP:
+		return TC_ACT_SHOT;
+	default:
+		return TC_ACT_OK;
+	}
+}
+
+SEC("xdp")
+int sharenat_xdp_ingress(struct xdp_md *xdp)
+{
+	const struct nat_ctx c = { .ctx = xdp, .xdp = true };
+	__u32 ifindex = 0;
+
+	switch (nat_ingress(&c, &ifindex)) {
+	case INGRESS_REDIRECT:
+		return (int)bpf_redirect_map(&xdp_devices, ifindex, 0);
+	case INGRESS_DROP:
+		return XDP_DROP;
+	default:
+		return XDP_PASS;
+	}
 }
 
 char LICENSE[] SEC("license") = "GPL";

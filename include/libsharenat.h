@@ -44,6 +44,10 @@ struct sharenat_attach_spec {
 	__u16 port_lo;
 	__u16 port_hi;
 	enum mapping_behaviour mapping;
+	/* Ingress hook; unset: tc on veth (XDP there turns the peer's TSO
+	 * off), XDP in front of tc on any other device. */
+	bool hook_set;
+	enum ingress_hook hook;
 };
 
 int sharenat_attach(struct sharenat *sn,

@@ -38,6 +38,15 @@
 #define SHARENAT_TC_HANDLE 0x5a7
 #define SHARENAT_TC_PRIORITY 1
 
+/* The hook of the ingress program on a shared device. tc always runs; XDP
+ * runs in front of it where that was measured to pay (not on veth, where
+ * an XDP program turns TSO off on the peer) and hands tc what it cannot
+ * finish itself. */
+enum ingress_hook {
+	INGRESS_HOOK_TC = 0,
+	INGRESS_HOOK_XDP = 1,
+};
+
 enum mapping_behaviour {
 	MAPPING_INDEPENDENT = 0,	/* RFC 4787 endpoint-independent */
 	MAPPING_DEPENDENT = 1,		/* shared port reused across remotes */
@@ -59,10 +68,11 @@ struct attachment {
 	__u16 port_lo;			/* shared port range, host order */
 	__u16 port_hi;
 	__u8 mapping;			/* enum mapping_behaviour */
+	__u8 hook;			/* enum ingress_hook */
 	/* bit i: the loader added shared_addrs[i] to the device and removes
 	 * it on detach; an address the user configured is left alone. */
 	__u8 added_addrs;
-	__u8 pad[2];
+	__u8 pad;
 };
 
 /* One (subnet, attachment) pair of a function. */
@@ -91,7 +101,11 @@ struct sandbox {
 	__u8 mac[6];			/* the sandbox's own MAC */
 	__u8 host_mac[6];		/* MAC of the host-side device */
 	__u8 mac_static;		/* 1: --mac given, never learned over */
-	__u8 pad[3];
+	/* 1: the device takes XDP frames (tun/tap), so XDP ingress may
+	 * redirect to it; a veth only does when its peer runs NAPI, which
+	 * cannot be seen from this side, so veth sandboxes take tc's path. */
+	__u8 xdp_frames;
+	__u8 pad[2];
 	__u64 added_ns;			/* CLOCK_MONOTONIC at sandbox add */
 };
 
@@ -152,6 +166,8 @@ struct flow {
 #define SHARENAT_COUNTERS(X)						\
 	X(EGRESS_TRANSLATED, "egress_translated")			\
 	X(INGRESS_TRANSLATED, "ingress_translated")			\
+	X(INGRESS_XDP_FAST_PATH, "ingress_xdp_fast_path")		\
+	X(INGRESS_XDP_TO_TC, "ingress_xdp_to_tc")			\
 	X(FLOW_CREATED, "flow_created")					\
 	X(ARP_REPLIED, "arp_replied")					\
 	X(INGRESS_NOT_OURS, "ingress_not_ours")				\

@@ -69,3 +69,23 @@ topo_destroy() {
 	TOPO_NAMESPACES=()
 	[ -n "$PIN_DIR" ] && rm -rf "$PIN_DIR"
 }
+
+# topo_tap_sandbox N SECONDS: like topo_sandbox, but the sandbox reaches the
+# host through a tap device ${PREFIX}t${N}, as a microVM does; a relay
+# process (tools/tap_relay.py) stands in for the VM for SECONDS.
+topo_tap_sandbox() {
+	local n=$1 seconds=$2 ns=${PREFIX}-sbx$1 dev=${PREFIX}t$1 ready
+	local here
+	here=$(dirname "${BASH_SOURCE[0]}")
+	ip netns add "$ns" || return 1
+	TOPO_NAMESPACES+=("$ns")
+	ip -n "$ns" link set lo up
+	coproc TAP_RELAY { in_ns "$HOST_NS" /usr/bin/python3 "$here/tap_relay.py" "$dev" "$ns" eth0 "$seconds"; }
+	read -r -t 5 ready <&"${TAP_RELAY[0]}"
+	[ "$ready" = ready ] || return 1
+	ip -n "$ns" addr add "100.64.0.$n/32" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add 169.254.1.1 dev eth0 scope link
+	ip -n "$ns" route add default via 169.254.1.1 dev eth0
+	ip -n "$HOST_NS" link set "$dev" up
+}

@@ -18,6 +18,7 @@
 #include "parse.h"
 #include "state.h"
 #include "tc.h"
+#include "xdp.h"
 
 #define WHAT "attach"
 
@@ -118,6 +119,16 @@ int sharenat_attach(struct sharenat *sn,
 	att.port_lo = spec->port_lo;
 	att.port_hi = spec->port_hi;
 	att.mapping = (__u8)spec->mapping;
+	if (spec->hook_set) {
+		att.hook = (__u8)spec->hook;
+	} else {
+		char driver[32];
+
+		if (netdev_driver(spec->dev, driver, sizeof(driver), WHAT, err))
+			return -1;
+		att.hook = strcmp(driver, "veth") ? INGRESS_HOOK_XDP :
+						    INGRESS_HOOK_TC;
+	}
 
 	if (netdev_arp_ignore_foreign(spec->dev, WHAT, err))
 		return -1;
@@ -136,8 +147,13 @@ int sharenat_attach(struct sharenat *sn,
 	}
 	if (tc_attach(ifindex, sn->ingress_prog_fd, WHAT, err))
 		goto err_entry;
+	if (att.hook == INGRESS_HOOK_XDP &&
+	    xdp_attach(ifindex, sn->xdp_ingress_prog_fd, WHAT, err))
+		goto err_tc;
 	return 0;
 
+err_tc:
+	tc_detach(ifindex, WHAT, NULL);
 err_entry:
 	bpf_map_delete_elem(sn->attachments_fd, &att.ifindex);
 err_addrs:
@@ -188,6 +204,9 @@ int sharenat_detach(struct sharenat *sn, const char *dev,
 	if (use.function[0])
 		return fail(err, "detach", "%s is used by function %s: delete "
 			    "the function first", dev, use.function);
+	if (att.hook == INGRESS_HOOK_XDP &&
+	    xdp_detach(ifindex, sn->xdp_ingress_prog_fd, "detach", err))
+		return -1;
 	if (tc_detach(ifindex, "detach", err))
 		return -1;
 	bpf_map_delete_elem(sn->attachments_fd, &use.ifindex);

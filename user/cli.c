@@ -19,6 +19,7 @@ static const char usage_text[] =
 "\n"
 "  attach DEV --subnet CIDR --ip ADDR [--ip ADDR ...] [--gateway ADDR]\n"
 "             [--ports LO-HI] [--mapping independent|dependent]\n"
+"             [--mode xdp|tc]\n"
 "  detach DEV\n"
 "  function add NAME --subnet CIDR[@DEV] [--subnet CIDR[@DEV] ...]\n"
 "  function del NAME\n"
@@ -121,6 +122,17 @@ static int parse_attach(struct args *a, struct sharenat_attach_spec *spec)
 			    parse_port_range(value, a->what, &spec->port_lo,
 					     &spec->port_hi, a->err))
 				goto bad;
+		} else if (is_flag(word, "--mode")) {
+			if (flag_value(a, word, &value))
+				goto bad;
+			if (!strcmp(value, "xdp"))
+				spec->hook = INGRESS_HOOK_XDP;
+			else if (!strcmp(value, "tc"))
+				spec->hook = INGRESS_HOOK_TC;
+			else
+				return usage_fail(a, "'%s' is not a mode: "
+						  "expected xdp or tc", value);
+			spec->hook_set = true;
 		} else if (is_flag(word, "--mapping")) {
 			if (flag_value(a, word, &value) ||
 			    parse_mapping(value, a->what, &spec->mapping,

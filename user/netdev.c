@@ -9,7 +9,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/ethtool.h>
 #include <linux/if_addr.h>
+#include <linux/sockios.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -51,6 +53,27 @@ int netdev_mac(const char *dev, __u8 mac[6], const char *what,
 	if (ifr.ifr_hwaddr.sa_family != 1 /* ARPHRD_ETHER */)
 		return fail(err, what, "%s is not an Ethernet device", dev);
 	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
+}
+
+int netdev_driver(const char *dev, char *buf, size_t len, const char *what,
+		  struct sharenat_error *err)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = {};
+	int fd, rc;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail_errno(err, what, errno, "socket");
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ifr.ifr_data = (void *)&info;
+	rc = ioctl(fd, SIOCETHTOOL, &ifr);
+	close(fd);
+	if (rc)
+		return fail_errno(err, what, errno,
+				  "cannot read the driver of %s", dev);
+	snprintf(buf, len, "%s", info.driver);
 	return 0;
 }
 

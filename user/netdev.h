@@ -11,6 +11,9 @@ int netdev_ifindex(const char *dev, const char *what,
 		   struct sharenat_error *err);
 int netdev_mac(const char *dev, __u8 mac[6], const char *what,
 	       struct sharenat_error *err);
+/* The device's driver name ("veth", "tun", ...) into buf (32 bytes). */
+int netdev_driver(const char *dev, char *buf, size_t len, const char *what,
+		  struct sharenat_error *err);
 /* Is ADDR configured on the device? */
 bool netdev_has_addr(int ifindex, __be32 addr);
 /* Add or remove ADDR/32 on the device (no prefix route). */

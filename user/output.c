@@ -199,10 +199,11 @@ static int print_attachment(const struct attachment *att, void *ctx)
 			printf("\"%s\"", format_ipv4(att->gateway_addr, addr));
 		else
 			printf("null");
-		printf(",\"ports\":\"%u-%u\",\"mapping\":\"%s\"}",
-		       att->port_lo, att->port_hi,
+		printf(",\"ports\":\"%u-%u\",\"mapping\":\"%s\",\"mode\":"
+		       "\"%s\"}", att->port_lo, att->port_hi,
 		       att->mapping == MAPPING_DEPENDENT ? "dependent" :
-							   "independent");
+							   "independent",
+		       att->hook == INGRESS_HOOK_XDP ? "xdp" : "tc");
 		return 0;
 	}
 	printf("attachment %s subnet %s/%u ip", dev, subnet,
@@ -211,9 +212,10 @@ static int print_attachment(const struct attachment *att, void *ctx)
 		printf(" %s", format_ipv4(att->shared_addrs[i], addr));
 	if (att->gateway_addr)
 		printf(" gateway %s", format_ipv4(att->gateway_addr, addr));
-	printf(" ports %u-%u mapping %s\n", att->port_lo, att->port_hi,
-	       att->mapping == MAPPING_DEPENDENT ? "dependent" :
-						   "independent");
+	printf(" ports %u-%u mapping %s mode %s\n", att->port_lo,
+	       att->port_hi, att->mapping == MAPPING_DEPENDENT ? "dependent" :
+								 "independent",
+	       att->hook == INGRESS_HOOK_XDP ? "xdp" : "tc");
 	return 0;
 }
 

@@ -6,6 +6,7 @@
  * pins keep the programs and maps alive.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,22 +27,36 @@
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 
-static const char *const map_names[] = {
-	"attachments", "functions", "function_ids", "sandboxes",
-	"sandbox_ids", "flows", "counters",
+/* Every pinned object: its name under the pin directory and its fd. */
+struct pinned {
+	const char *name;
+	size_t fd_offset;
+	bool program;
 };
 
-static int *map_fd_slot(struct sharenat *sn, size_t i)
-{
-	int *slots[] = {
-		&sn->attachments_fd, &sn->functions_fd, &sn->function_ids_fd,
-		&sn->sandboxes_fd, &sn->sandbox_ids_fd, &sn->flows_fd,
-		&sn->counters_fd,
-	};
-	return slots[i];
-}
+#define PINNED_MAP(field) { #field, offsetof(struct sharenat, field##_fd), false }
+static const struct pinned pinned_objects[] = {
+	PINNED_MAP(attachments),
+	PINNED_MAP(functions),
+	PINNED_MAP(function_ids),
+	PINNED_MAP(sandboxes),
+	PINNED_MAP(sandbox_ids),
+	PINNED_MAP(flows),
+	PINNED_MAP(counters),
+	PINNED_MAP(xdp_devices),
+	{ "sharenat_egress", offsetof(struct sharenat, egress_prog_fd), true },
+	{ "sharenat_ingress", offsetof(struct sharenat, ingress_prog_fd), true },
+	{ "sharenat_xdp_ingress", offsetof(struct sharenat, xdp_ingress_prog_fd),
+	  true },
+};
+#undef PINNED_MAP
 
-#define MAP_COUNT (sizeof(map_names) / sizeof(map_names[0]))
+#define PINNED_COUNT (sizeof(pinned_objects) / sizeof(pinned_objects[0]))
+
+static int *fd_slot(struct sharenat *sn, const struct pinned *object)
+{
+	return (int *)((char *)sn + object->fd_offset);
+}
 
 static void pin_path(const struct sharenat *sn, const char *name, char *buf,
 		     size_t len)
@@ -92,18 +107,13 @@ static void close_fds(struct sharenat *sn)
 {
 	size_t i;
 
-	for (i = 0; i < MAP_COUNT; i++) {
-		int *fd = map_fd_slot(sn, i);
+	for (i = 0; i < PINNED_COUNT; i++) {
+		int *fd = fd_slot(sn, &pinned_objects[i]);
 
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
 	}
-	if (sn->egress_prog_fd >= 0)
-		close(sn->egress_prog_fd);
-	if (sn->ingress_prog_fd >= 0)
-		close(sn->ingress_prog_fd);
-	sn->egress_prog_fd = sn->ingress_prog_fd = -1;
 }
 
 static int open_pins(struct sharenat *sn, struct sharenat_error *err)
@@ -111,23 +121,18 @@ static int open_pins(struct sharenat *sn, struct sharenat_error *err)
 	char path[PIN_PATH_MAX];
 	size_t i;
 
-	for (i = 0; i < MAP_COUNT; i++) {
-		pin_path(sn, map_names[i], path, sizeof(path));
-		*map_fd_slot(sn, i) = bpf_obj_get(path);
-		if (*map_fd_slot(sn, i) < 0)
+	for (i = 0; i < PINNED_COUNT; i++) {
+		const struct pinned *object = &pinned_objects[i];
+		int *fd = fd_slot(sn, object);
+
+		pin_path(sn, object->name, path, sizeof(path));
+		*fd = bpf_obj_get(path);
+		if (*fd < 0)
 			return fail_errno(err, "open state", errno,
-					  "cannot open pinned map %s", path);
+					  "cannot open pinned %s %s",
+					  object->program ? "program" : "map",
+					  path);
 	}
-	pin_path(sn, "sharenat_egress", path, sizeof(path));
-	sn->egress_prog_fd = bpf_obj_get(path);
-	if (sn->egress_prog_fd < 0)
-		return fail_errno(err, "open state", errno,
-				  "cannot open pinned program %s", path);
-	pin_path(sn, "sharenat_ingress", path, sizeof(path));
-	sn->ingress_prog_fd = bpf_obj_get(path);
-	if (sn->ingress_prog_fd < 0)
-		return fail_errno(err, "open state", errno,
-				  "cannot open pinned program %s", path);
 	return 0;
 }
 
@@ -136,23 +141,19 @@ static void unpin_all(struct sharenat *sn)
 	char path[PIN_PATH_MAX];
 	size_t i;
 
-	for (i = 0; i < MAP_COUNT; i++) {
-		pin_path(sn, map_names[i], path, sizeof(path));
+	for (i = 0; i < PINNED_COUNT; i++) {
+		pin_path(sn, pinned_objects[i].name, path, sizeof(path));
 		unlink(path);
 	}
-	pin_path(sn, "sharenat_egress", path, sizeof(path));
-	unlink(path);
-	pin_path(sn, "sharenat_ingress", path, sizeof(path));
-	unlink(path);
 }
 
-/* Load the skeleton, maps pinned by name, and pin the programs. */
 static int load_and_pin(struct sharenat *sn, struct sharenat_error *err)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = sn->pin_dir);
 	struct sharenat_bpf *skel;
+	struct bpf_program *prog;
 	char path[PIN_PATH_MAX];
-	int rc;
+	int rc = 0;
 
 	skel = sharenat_bpf__open_opts(&opts);
 	if (!skel)
@@ -166,11 +167,11 @@ static int load_and_pin(struct sharenat *sn, struct sharenat_error *err)
 				  "BPF programs (run with LIBBPF_DEBUG=1 for "
 				  "the verifier log)");
 	}
-	pin_path(sn, "sharenat_egress", path, sizeof(path));
-	rc = bpf_program__pin(skel->progs.sharenat_egress, path);
-	if (!rc) {
-		pin_path(sn, "sharenat_ingress", path, sizeof(path));
-		rc = bpf_program__pin(skel->progs.sharenat_ingress, path);
+	bpf_object__for_each_program(prog, skel->obj) {
+		pin_path(sn, bpf_program__name(prog), path, sizeof(path));
+		rc = bpf_program__pin(prog, path);
+		if (rc)
+			break;
 	}
 	sharenat_bpf__destroy(skel);
 	if (rc) {
@@ -210,9 +211,8 @@ struct sharenat *sharenat_open(const char *pin_dir,
 		return NULL;
 	}
 	snprintf(sn->pin_dir, sizeof(sn->pin_dir), "%s", pin_dir);
-	for (i = 0; i < MAP_COUNT; i++)
-		*map_fd_slot(sn, i) = -1;
-	sn->egress_prog_fd = sn->ingress_prog_fd = -1;
+	for (i = 0; i < PINNED_COUNT; i++)
+		*fd_slot(sn, &pinned_objects[i]) = -1;
 	sn->lock_fd = -1;
 
 	if (mode == SHARENAT_OPEN_EXISTING && !sharenat_is_loaded(pin_dir)) {

@@ -53,8 +53,9 @@ int sharenat_sandbox_add(struct sharenat *sn,
 	struct name_key id = { 0 }, fn_name = { 0 };
 	struct sandbox sbx = { 0 }, existing;
 	struct attachment att;
-	char text[INET_ADDRSTRLEN];
+	char text[INET_ADDRSTRLEN], driver[32];
 	__be32 addr_of_id;
+	__u32 dev_ifindex;
 	int ifindex;
 
 	if (parse_name(spec->id, WHAT_ADD, err) ||
@@ -82,8 +83,10 @@ int sharenat_sandbox_add(struct sharenat *sn,
 	if (!bpf_map_lookup_elem(sn->attachments_fd, &sbx.ifindex, &att))
 		return fail(err, WHAT_ADD, "%s is a shared device, not a "
 			    "sandbox device", spec->dev);
-	if (netdev_mac(spec->dev, sbx.host_mac, WHAT_ADD, err))
+	if (netdev_mac(spec->dev, sbx.host_mac, WHAT_ADD, err) ||
+	    netdev_driver(spec->dev, driver, sizeof(driver), WHAT_ADD, err))
 		return -1;
+	sbx.xdp_frames = !strcmp(driver, "tun");
 
 	memcpy(sbx.id, id.name, sizeof(sbx.id));
 	sbx.addr = spec->addr;
@@ -103,10 +106,21 @@ int sharenat_sandbox_add(struct sharenat *sn,
 			   spec->id);
 		goto err_sandbox;
 	}
-	if (tc_attach(ifindex, sn->egress_prog_fd, WHAT_ADD, err))
+	dev_ifindex = sbx.ifindex;
+	if (sbx.xdp_frames &&
+	    bpf_map_update_elem(sn->xdp_devices_fd, &dev_ifindex,
+				&dev_ifindex, BPF_ANY)) {
+		fail_errno(err, WHAT_ADD, errno, "cannot add %s to xdp_devices",
+			   spec->dev);
 		goto err_id;
+	}
+	if (tc_attach(ifindex, sn->egress_prog_fd, WHAT_ADD, err))
+		goto err_devmap;
 	return 0;
 
+err_devmap:
+	if (sbx.xdp_frames)
+		bpf_map_delete_elem(sn->xdp_devices_fd, &dev_ifindex);
 err_id:
 	bpf_map_delete_elem(sn->sandbox_ids_fd, &id);
 err_sandbox:
@@ -142,9 +156,11 @@ int sharenat_sandbox_del(struct sharenat *sn, const char *id_text,
 	sharenat_for_each_sandbox(sn, count_on_device, &dc);
 	/* The device's last sandbox: take the program off first, so nothing
 	 * from the device is seen between the map deletes below. */
-	if (dc.sandboxes == 0 &&
-	    tc_detach((int)sbx.ifindex, WHAT_DEL, err))
-		return -1;
+	if (dc.sandboxes == 0) {
+		if (tc_detach((int)sbx.ifindex, WHAT_DEL, err))
+			return -1;
+		bpf_map_delete_elem(sn->xdp_devices_fd, &sbx.ifindex);
+	}
 	/* The sandbox entry goes before its flows: from here on egress
 	 * drops its packets and so cannot make a new flow behind us. */
 	bpf_map_delete_elem(sn->sandboxes_fd, &addr);

@@ -20,8 +20,10 @@ struct sharenat {
 	int sandbox_ids_fd;
 	int flows_fd;
 	int counters_fd;
-	int egress_prog_fd;
-	int ingress_prog_fd;
+	int xdp_devices_fd;
+	int egress_prog_fd;		/* tc, sandbox devices */
+	int ingress_prog_fd;		/* tc, shared devices */
+	int xdp_ingress_prog_fd;	/* XDP, shared devices (--mode xdp) */
 };
 
 /* Remove both entries of the flow whose egress entry this is. */

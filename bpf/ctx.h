@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One context for both hooks, so parsing, rewriting and the NAT itself are
+ * written once. Every function is always-inline and each entry program
+ * passes a constant `xdp`, so the compiler drops the other hook's branch
+ * and the verifier only ever sees helpers of the program's own type.
+ */
+#ifndef SHARENAT_BPF_CTX_H
+#define SHARENAT_BPF_CTX_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+struct nat_ctx {
+	void *ctx;		/* struct __sk_buff * or struct xdp_md * */
+	bool xdp;
+};
+
+static __always_inline long ctx_load(const struct nat_ctx *c, __u32 off,
+				     void *to, __u32 len)
+{
+	if (c->xdp)
+		return bpf_xdp_load_bytes(c->ctx, off, to, len);
+	return bpf_skb_load_bytes(c->ctx, off, to, len);
+}
+
+static __always_inline long ctx_store(const struct nat_ctx *c, __u32 off,
+				      const void *from, __u32 len)
+{
+	if (c->xdp)
+		return bpf_xdp_store_bytes(c->ctx, off, (void *)from, len);
+	return bpf_skb_store_bytes(c->ctx, off, from, len, 0);
+}
+
+static __always_inline __u32 ctx_len(const struct nat_ctx *c)
+{
+	if (c->xdp)
+		return (__u32)bpf_xdp_get_buff_len(c->ctx);
+	return ((struct __sk_buff *)c->ctx)->len;
+}
+
+static __always_inline __u32 ctx_ifindex(const struct nat_ctx *c)
+{
+	if (c->xdp)
+		return ((struct xdp_md *)c->ctx)->ingress_ifindex;
+	return ((struct __sk_buff *)c->ctx)->ifindex;
+}
+
+#endif /* SHARENAT_BPF_CTX_H */

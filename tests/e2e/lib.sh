@@ -1,0 +1,92 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The end-to-end tests' runner and helpers; sourced by tests/e2e/run.sh.
+#
+# A test is a function test_NAME that returns 0 to pass. To fail, it calls
+# `fail REASON`, which records the reason and returns 1, so a check reads
+#	some_command || fail "why" || return
+# Tests run in the runner's shell, not a subshell: they share the topology,
+# the servers and the temp dir that earlier tests set up.
+
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_REASON=
+
+# Python with the standard json module; the first python3 on PATH may be
+# another installation, /usr/bin/python3 is Debian's (see design.md).
+E2E_PYTHON=/usr/bin/python3
+
+fail() {
+	E2E_REASON=$*
+	return 1
+}
+
+# run_test NAME: run test_NAME and print exactly one PASS or FAIL line.
+run_test() {
+	local name=$1
+
+	E2E_REASON=
+	if "test_$name"; then
+		echo "PASS $name"
+		E2E_PASSED=$((E2E_PASSED + 1))
+	else
+		echo "FAIL $name: ${E2E_REASON:-test returned non-zero}"
+		E2E_FAILED=$((E2E_FAILED + 1))
+	fi
+}
+
+# The one closing line that tools/run-tests.sh reads.
+e2e_summary() {
+	echo "e2e: $E2E_PASSED passed, $E2E_FAILED failed"
+	[ "$E2E_FAILED" -eq 0 ]
+}
+
+# need TOOL...: fail naming every tool that is missing. A missing tool is
+# a failure, never a skip: a skipped test would read as a pass.
+need() {
+	local tool missing=()
+
+	for tool in "$@"; do
+		if [ "$tool" = python3 ]; then
+			[ -x "$E2E_PYTHON" ] || missing+=("$E2E_PYTHON")
+		elif ! command -v "$tool" >/dev/null 2>&1; then
+			missing+=("$tool")
+		fi
+	done
+	[ ${#missing[@]} -eq 0 ] ||
+		fail "missing tool(s): ${missing[*]} (install with 'make deps' as root)"
+}
+
+# json EXPR: evaluate a Python expression over the JSON document on stdin,
+# bound to d; lists and dicts print as JSON, anything else as str().
+json() {
+	"$E2E_PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+r = eval(sys.argv[1])
+print(json.dumps(r) if isinstance(r, (list, dict)) else r)' "$1"
+}
+
+# is_json: stdin parses as JSON.
+is_json() {
+	"$E2E_PYTHON" -m json.tool >/dev/null 2>&1
+}
+
+# counter NAME: one counter from `sharenat stats --json`.
+counter() {
+	sn stats --json | json "d['$1']"
+}
+
+# wait_until TRIES CMD...: retry CMD every 0.1 s, at most TRIES times;
+# for servers that need a moment to listen.
+wait_until() {
+	local tries=$1
+
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		tries=$((tries - 1))
+		sleep 0.1
+	done
+	return 1
+}

@@ -1,0 +1,540 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# netns end-to-end tests: real clients in sandbox namespaces reach real
+# servers in a customer (vpc) namespace through sharenat, and the CLI is
+# driven the way users drive it.
+#
+# Usage (as root): tests/e2e/run.sh PATH_TO_SHARENAT
+# Prints PASS/FAIL per test and closes with "e2e: N passed, M failed";
+# exits 0 only if nothing failed.
+#
+# Topology (tools/topology.sh, one per-run PREFIX, all removed on exit):
+#  [sbx1 100.64.0.1] f1 --+
+#  [sbx2 100.64.0.2] f1 --+--[host] eA 10.0.1.5 ==== [vpcA 10.0.1.0/24:
+#  [sbx3 100.64.0.3] f2 --+                           nginx and socat on .10]
+#
+# Traffic goes only to addresses inside the namespaces made here, and every
+# client runs under a timeout (timeout, curl --max-time, ping -c/-W).
+set -u
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$E2E_DIR/../.." && pwd)
+. "$REPO/tools/topology.sh"
+. "$E2E_DIR/lib.sh"
+
+SUBNET=10.0.1.0/24
+SERVER=10.0.1.10
+SHARED=10.0.1.5
+HTTP_PORT=8080
+UDP_PORT=9000
+PROBE_PORT=5555		# nothing ever opens a flow on it
+SAME_PORT=40000		# the source port two sandboxes share
+URL=http://$SERVER:$HTTP_PORT/
+SANDBOXES=(1 2 3)
+declare -A FUNCTION_OF=([1]=f1 [2]=f1 [3]=f2)
+ALIVE=(1 2 3)		# sandboxes not deleted yet
+
+# Names that exist once topo_init has chosen PREFIX.
+vpc_ns() { echo "$PREFIX-vpcA"; }
+sbx_ns() { echo "$PREFIX-sbx$1"; }
+shared_dev() { echo "${PREFIX}eA"; }
+sbx_dev() { echo "${PREFIX}s$1"; }
+
+# ---- servers in the vpc namespace ------------------------------------
+
+# nginx with its own config, logs and pid under the temp dir; the access
+# log records the address the server saw, which must be the shared one.
+start_nginx() {
+	local dir=$E2E_TMP/nginx
+
+	mkdir -p "$dir" || return 1
+	cat >"$dir/nginx.conf" <<-EOF
+		worker_processes 1;
+		pid $dir/nginx.pid;
+		error_log $dir/error.log warn;
+		events { worker_connections 512; }
+		http {
+			log_format peer '\$remote_addr \$remote_port \$status';
+			access_log $dir/access.log peer;
+			client_body_temp_path $dir/body;
+			proxy_temp_path $dir/proxy;
+			fastcgi_temp_path $dir/fastcgi;
+			uwsgi_temp_path $dir/uwsgi;
+			scgi_temp_path $dir/scgi;
+			server {
+				listen $SERVER:$HTTP_PORT backlog=512;
+				default_type text/plain;
+				location / {
+					return 200 "hello from vpcA, you are \$remote_addr\n";
+				}
+			}
+		}
+	EOF
+	# Daemonised: it returns once the master runs; -e keeps even the
+	# startup log out of /var/log.
+	in_ns "$(vpc_ns)" nginx -p "$dir" -e "$dir/error.log" \
+		-c "$dir/nginx.conf" || return 1
+	# Wait on the socket, not with a request: a request from inside the
+	# vpc would put the server's own address into the access log.
+	wait_until 50 listening tcp "$HTTP_PORT"
+}
+
+stop_nginx() {
+	local pidfile=${E2E_TMP:-/nonexistent}/nginx/nginx.pid
+
+	[ -s "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+}
+
+# A UDP echo server: one line in, the line and the peer's address out; the
+# peer is also logged so the test can see what the server saw. The
+# timeout only backs up the cleanup.
+start_udp_echo() {
+	local log=$E2E_TMP/udp-peers.log
+
+	: >"$log"
+	in_ns "$(vpc_ns)" timeout 300 socat \
+		UDP4-LISTEN:$UDP_PORT,bind=$SERVER,fork,reuseaddr \
+		SYSTEM:'read -r line; echo "$line from $SOCAT_PEERADDR"; echo "$SOCAT_PEERADDR" >>'"$log" \
+		</dev/null >/dev/null 2>&1 &
+	UDP_ECHO_PID=$!
+	wait_until 50 listening udp "$UDP_PORT"
+}
+
+# listening tcp|udp PORT: something in the vpc listens on PORT.
+listening() {
+	local flag=-Hltn
+
+	[ "$1" = udp ] && flag=-Hlun
+	[ -n "$(in_ns "$(vpc_ns)" ss "$flag" "sport = :$2")" ]
+}
+
+stop_servers() {
+	stop_nginx
+	[ -n "${UDP_ECHO_PID:-}" ] && kill "$UDP_ECHO_PID" 2>/dev/null
+	UDP_ECHO_PID=
+}
+
+# ---- clients in sandboxes ----------------------------------------------
+
+# ping_ok N: three echo requests from sandbox N, all answered.
+ping_ok() {
+	local out
+
+	out=$(in_ns "$(sbx_ns "$1")" ping -n -c 3 -i 0.2 -W 1 "$SERVER" 2>&1)
+	grep -q ' 3 received, 0% packet loss' <<<"$out" || {
+		echo "$(grep -E 'received|unreachable' <<<"$out" | head -1)"
+		return 1
+	}
+	# The very first packet too: its reply waited on two ARP resolutions.
+	grep -q 'icmp_seq=1 ' <<<"$out" || { echo "no reply to icmp_seq=1"; return 1; }
+}
+
+# http_get N [CURL_ARGS...]: GET from sandbox N; prints the body.
+http_get() {
+	local n=$1
+
+	shift
+	in_ns "$(sbx_ns "$n")" curl -sS --fail --max-time 5 "$@" "$URL" 2>&1
+}
+
+# udp_ask N LINE: send LINE from sandbox N to the echo server, print the
+# reply. socat waits -t 1 s after stdin ends for the answer.
+udp_ask() {
+	in_ns "$(sbx_ns "$1")" timeout 5 socat -t 1 - \
+		UDP4:$SERVER:$UDP_PORT <<<"$2" 2>&1
+}
+
+# flows_of N: sharenat's flows whose sandbox end is sandbox N's address
+# (by address, not id, so a flow left behind a deleted sandbox shows too).
+flows_of() {
+	sn flows --json | json "[f for f in d if f['sandbox_endpoint'].startswith('100.64.0.$1:')]"
+}
+
+# ---- tests ---------------------------------------------------------------
+
+test_tools() {
+	[ "$(id -u)" -eq 0 ] || fail "must run as root (netns, BPF)" || return
+	need ip nsenter ss timeout curl socat nginx ping iperf3 python3 || return
+	[ -x "$SHARENAT" ] || fail "$SHARENAT is not an executable" || return
+}
+
+# The design's topology with one vpc, the shared device attached and both
+# functions defined, and the servers listening.
+test_topology() {
+	local dev err
+
+	topo_init || fail "topo_init failed" || return
+	topo_vpc A 10.0.1 || fail "topo_vpc A failed" || return
+	for n in "${SANDBOXES[@]}"; do
+		topo_sandbox "$n" || fail "topo_sandbox $n failed" || return
+	done
+	dev=$(shared_dev)
+	err=$(sn attach "$dev" --subnet "$SUBNET" --ip "$SHARED" 2>&1) ||
+		fail "attach $dev: $err" || return
+	for fn in f1 f2; do
+		err=$(sn function add "$fn" --subnet "$SUBNET" 2>&1) ||
+			fail "function add $fn: $err" || return
+	done
+	start_nginx || fail "nginx did not listen on $SERVER:$HTTP_PORT: $(tail -2 "$E2E_TMP/nginx/error.log" 2>/dev/null)" || return
+	start_udp_echo || fail "socat did not listen on $SERVER:$UDP_PORT/udp" || return
+}
+
+# 1. sandbox add is the cold start path: it reports its latency.
+test_sandbox_add_latency() {
+	local n out
+
+	for n in "${SANDBOXES[@]}"; do
+		out=$(sn sandbox add "s$n" --function "${FUNCTION_OF[$n]}" \
+			--dev "$(sbx_dev "$n")" --ip "100.64.0.$n" 2>&1) ||
+			fail "sandbox add s$n: $out" || return
+		grep -Eq "^sandbox s$n attached in [0-9]+(\.[0-9]+)? us" <<<"$out" ||
+			fail "sandbox add s$n printed no latency: '$out'" || return
+	done
+}
+
+# 2. ICMP echo through the NAT from every sandbox, first packet included:
+# this is each sandbox's first traffic, so nothing is cached anywhere.
+test_ping() {
+	local n why
+
+	for n in "${SANDBOXES[@]}"; do
+		why=$(ping_ok "$n") || fail "sbx$n -> $SERVER: $why" || return
+	done
+}
+
+# 3. TCP: the body arrives, and the server saw only the shared address.
+test_http_get() {
+	local n body log=$E2E_TMP/nginx/access.log
+
+	need curl || return
+	for n in "${SANDBOXES[@]}"; do
+		body=$(http_get "$n") || fail "curl from sbx$n: $body" || return
+		[ "$body" = "hello from vpcA, you are $SHARED" ] ||
+			fail "sbx$n got body '$body'" || return
+	done
+	[ "$(grep -c "^$SHARED " "$log")" -ge 3 ] ||
+		fail "access log has fewer than 3 requests from $SHARED: $(head -3 "$log")" || return
+	! grep -q '^100\.' "$log" ||
+		fail "the server saw a sandbox address: $(grep -m1 '^100\.' "$log")" || return
+	! grep -vq "^$SHARED " "$log" ||
+		fail "the server saw another address: $(grep -vm1 "^$SHARED " "$log")" || return
+}
+
+# 4. UDP: request and reply, and the server saw the shared address.
+test_udp_echo() {
+	local n reply log=$E2E_TMP/udp-peers.log
+
+	for n in "${SANDBOXES[@]}"; do
+		reply=$(udp_ask "$n" "ping-from-sbx$n")
+		[ "$reply" = "ping-from-sbx$n from $SHARED" ] ||
+			fail "sbx$n got '$reply' over udp" || return
+	done
+	[ "$(grep -c "^$SHARED\$" "$log")" -eq 3 ] ||
+		fail "udp server saw: $(sort "$log" | uniq -c | tr '\n' ' ')" || return
+}
+
+# 5. Two sandboxes, one source port, one server port: the NAT must give
+# them two shared ports or the replies would collide.
+test_same_source_port() {
+	local n body flows ports
+
+	for n in 1 2; do
+		body=$(http_get "$n" --local-port "$SAME_PORT") ||
+			fail "curl --local-port $SAME_PORT from sbx$n: $body" || return
+		[ "$body" = "hello from vpcA, you are $SHARED" ] ||
+			fail "sbx$n got body '$body'" || return
+	done
+	flows=$(sn flows --json) || fail "flows --json failed" || return
+	ports=$(json "sorted(f['shared_endpoint'] for f in d
+		if f['proto'] == 'tcp' and f['remote_endpoint'] == '$SERVER:$HTTP_PORT'
+		and f['sandbox_endpoint'].endswith(':$SAME_PORT'))" <<<"$flows")
+	[ "$(json 'len(d)' <<<"$ports")" = 2 ] ||
+		fail "want 2 flows from port $SAME_PORT, have $ports" || return
+	[ "$(json 'len(set(d))' <<<"$ports")" = 2 ] ||
+		fail "both flows share one shared endpoint: $ports" || return
+	json "all(p.startswith('$SHARED:') for p in d)" <<<"$ports" | grep -qx True ||
+		fail "shared endpoints not on $SHARED: $ports" || return
+}
+
+# 6. 100 concurrent requests spread over the sandboxes, all answered.
+test_concurrent_100() {
+	local i n dir=$E2E_TMP/concurrent ok codes pids=()
+
+	mkdir -p "$dir"
+	for i in $(seq 1 100); do
+		n=${SANDBOXES[$((i % ${#SANDBOXES[@]}))]}
+		in_ns "$(sbx_ns "$n")" curl -s -o /dev/null -w '%{http_code}\n' \
+			--max-time 5 "$URL" >"$dir/$i" 2>/dev/null &
+		pids+=($!)
+	done
+	# Only these: a bare `wait` would also wait for the servers.
+	wait "${pids[@]}"
+	ok=$(cat "$dir"/* | grep -cx 200)
+	codes=$(cat "$dir"/* | sort | uniq -c | tr -s ' \n' ' ')
+	[ "$ok" -eq 100 ] || fail "$ok of 100 answered 200 (codes:$codes)" || return
+}
+
+# 7. The read commands, text and JSON, and the counters that prove both
+# directions were translated.
+test_read_commands() {
+	local cmd out egress ingress
+
+	for cmd in flows stats status; do
+		out=$(sn "$cmd" 2>&1) || fail "$cmd failed: $out" || return
+		[ -n "$out" ] || fail "$cmd printed nothing" || return
+		out=$(sn "$cmd" --json 2>&1) || fail "$cmd --json failed: $out" || return
+		is_json <<<"$out" || fail "$cmd --json is not JSON: ${out:0:200}" || return
+	done
+	sn flows | head -1 | grep -q '^PROTO ' || fail "flows text has no header" || return
+	sn stats | grep -q '^egress_translated ' || fail "stats text lacks egress_translated" || return
+	sn status | grep -q "^attachment $(shared_dev) subnet $SUBNET ip $SHARED" ||
+		fail "status text lacks the attachment" || return
+	out=$(sn status --json)
+	[ "$(json "len(d['sandboxes'])" <<<"$out")" = 3 ] ||
+		fail "status --json does not list 3 sandboxes" || return
+	[ "$(json "d['flows'] > 0" <<<"$out")" = True ] ||
+		fail "status --json counts no flows" || return
+	egress=$(counter egress_translated)
+	ingress=$(counter ingress_translated)
+	[ "${egress:-0}" -gt 0 ] 2>/dev/null || fail "egress_translated is '$egress'" || return
+	[ "${ingress:-0}" -gt 0 ] 2>/dev/null || fail "ingress_translated is '$ingress'" || return
+}
+
+# 8. Unsolicited traffic to the shared address, on a port no flow uses,
+# never reaches a sandbox: listeners in every sandbox hear nothing.
+test_unsolicited_ingress() {
+	local n before after pids=() heard
+
+	[ "$(flows_on_shared_port "$PROBE_PORT")" = 0 ] ||
+		fail "a flow already uses shared port $PROBE_PORT" || return
+	before=$(counter ingress_not_ours)
+	for n in "${SANDBOXES[@]}"; do
+		: >"$E2E_TMP/heard.$n"
+		in_ns "$(sbx_ns "$n")" timeout 3 socat -u \
+			UDP4-RECV:$PROBE_PORT,reuseaddr OPEN:"$E2E_TMP/heard.$n",append \
+			2>/dev/null &
+		pids+=($!)
+		in_ns "$(sbx_ns "$n")" timeout 3 socat -u \
+			TCP4-LISTEN:$PROBE_PORT,reuseaddr OPEN:"$E2E_TMP/heard.$n",append \
+			2>/dev/null &
+		pids+=($!)
+	done
+	sleep 0.3
+	# Five datagrams and one TCP connect (the host stack refuses it).
+	for n in 1 2 3 4 5; do
+		echo "unsolicited $n" | in_ns "$(vpc_ns)" timeout 2 socat -u - \
+			UDP4:$SHARED:$PROBE_PORT 2>/dev/null
+	done
+	echo "unsolicited tcp" | in_ns "$(vpc_ns)" timeout 2 socat -u - \
+		TCP4:$SHARED:$PROBE_PORT,connect-timeout=1 2>/dev/null
+	sleep 0.3
+	kill "${pids[@]}" 2>/dev/null
+	wait "${pids[@]}" 2>/dev/null
+	heard=$(cat "$E2E_TMP"/heard.*)
+	[ -z "$heard" ] || fail "a sandbox received: $heard" || return
+	after=$(counter ingress_not_ours)
+	[ "$after" -ge $((before + 6)) ] ||
+		fail "ingress_not_ours went $before -> $after, want +6" || return
+}
+
+# flows_on_shared_port PORT: how many flows use PORT on the shared address.
+flows_on_shared_port() {
+	sn flows --json | json "len([f for f in d if f['shared_endpoint'] == '$SHARED:$1'])"
+}
+
+# 8b. Address-and-port-dependent filtering: a live UDP flow's shared port
+# answers only the remote it was opened to; the same server from another
+# port is refused.
+test_filtering_other_remote() {
+	local port reply shared pid heard
+
+	port=$((SAME_PORT + 1))
+	: >"$E2E_TMP/filtered"
+	reply=$(in_ns "$(sbx_ns 1)" timeout 5 socat -t 1 - \
+		UDP4:$SERVER:$UDP_PORT,sourceport=$port <<<"open" 2>&1)
+	[ "$reply" = "open from $SHARED" ] || fail "udp flow not opened: '$reply'" || return
+	shared=$(sn flows --json | json "[f['shared_endpoint'] for f in d
+		if f['proto'] == 'udp' and f['sandbox_endpoint'] == '100.64.0.1:$port'][0]")
+	[ -n "$shared" ] || fail "no flow for 100.64.0.1:$port" || return
+	in_ns "$(sbx_ns 1)" timeout 3 socat -u UDP4-RECV:$port,reuseaddr \
+		OPEN:"$E2E_TMP/filtered",append 2>/dev/null &
+	pid=$!
+	sleep 0.3
+	echo "from the wrong port" | in_ns "$(vpc_ns)" timeout 2 socat -u - \
+		UDP4:"$shared",bind=$SERVER,sourceport=$((UDP_PORT + 1)) 2>/dev/null
+	sleep 0.3
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	heard=$(cat "$E2E_TMP/filtered")
+	[ -z "$heard" ] || fail "sbx1 received via $shared from another port: $heard" || return
+}
+
+# 9. sandbox del takes the sandbox's flows with it; its traffic stops, the
+# others' does not.
+test_sandbox_del() {
+	local out n why
+
+	[ "$(flows_of 2 | json 'len(d)')" -gt 0 ] ||
+		fail "sbx2 has no flows to remove" || return
+	out=$(sn sandbox del s2 2>&1) || fail "sandbox del s2: $out" || return
+	ALIVE=(1 3)
+	out=$(flows_of 2)
+	[ "$(json 'len(d)' <<<"$out")" = 0 ] || fail "flows left for s2: $out" || return
+	if in_ns "$(sbx_ns 2)" ping -n -c 1 -W 1 "$SERVER" >/dev/null 2>&1; then
+		fail "sbx2 still pings after sandbox del"
+		return
+	fi
+	if http_get 2 --max-time 2 >/dev/null; then
+		fail "sbx2 still gets HTTP after sandbox del"
+		return
+	fi
+	for n in "${ALIVE[@]}"; do
+		why=$(ping_ok "$n") || fail "sbx$n after del: $why" || return
+		out=$(http_get "$n") || fail "sbx$n http after del: $out" || return
+	done
+}
+
+# cli_error CODE ARGS...: sharenat ARGS fails with exit CODE, one stderr
+# line "sharenat: ...", nothing on stdout.
+cli_error() {
+	local want=$1 rc out err
+
+	shift
+	out=$(sn "$@" 2>"$E2E_TMP/stderr")
+	rc=$?
+	err=$(cat "$E2E_TMP/stderr")
+	[ "$rc" -eq "$want" ] || fail "'sharenat $*' exited $rc, want $want ($err)" || return
+	[ "$(wc -l <"$E2E_TMP/stderr")" -eq 1 ] && [[ $err == "sharenat: "* ]] ||
+		fail "'sharenat $*' stderr is not one 'sharenat: ' line: '$err'" || return
+	[ -z "$out" ] || fail "'sharenat $*' printed '$out'" || return
+}
+
+# 10. Bad input fails with the right exit code and one error line, and
+# leaves the state exactly as it was.
+test_cli_errors() {
+	local before after free_dev
+
+	free_dev=$(sbx_dev 2)	# s2 is gone: its device is free again
+	before=$(sn status --json) || fail "status --json failed" || return
+	cli_error 1 sandbox add s9 --function nosuchfn --dev "$free_dev" --ip 100.64.0.9 || return
+	cli_error 1 sandbox add s1 --function f1 --dev "$free_dev" --ip 100.64.0.9 || return
+	cli_error 1 sandbox add s9 --function f1 --dev "$free_dev" --ip 10.0.1.99 || return
+	cli_error 1 sandbox add s9 --function f1 --dev nosuchdev0 --ip 100.64.0.9 || return
+	cli_error 1 sandbox add s9 --function f1 --dev "$free_dev" --ip 100.64.0.1 || return
+	cli_error 2 sandbox add s9 --function f1 --dev "$free_dev" --ip 100.64.0.999 || return
+	cli_error 2 function add f9 --subnet 10.0.1.0/33 || return
+	cli_error 2 function add f9 --subnet 10.0.1.1/24 || return
+	cli_error 2 attach "$free_dev" --subnet 10.0.2.0 --ip 10.0.2.5 || return
+	cli_error 1 function add f9 --subnet 10.0.9.0/24 || return
+	cli_error 1 function add f1 --subnet "$SUBNET" || return
+	cli_error 1 function del f1 || return
+	cli_error 1 attach nosuchdev0 --subnet 10.0.2.0/24 --ip 10.0.2.5 || return
+	cli_error 1 attach "$(shared_dev)" --subnet "$SUBNET" --ip "$SHARED" || return
+	cli_error 1 detach nosuchdev0 || return
+	cli_error 1 detach "$(shared_dev)" || return
+	cli_error 1 sandbox del s2 || return
+	cli_error 2 sandbox add || return
+	cli_error 2 frobnicate || return
+	after=$(sn status --json)
+	[ "$before" = "$after" ] ||
+		fail "status --json changed: before $before after $after" || return
+}
+
+# 11. The CLI is a control plane: with no sharenat process left, traffic
+# flows; then everything is taken down in order and nothing is left.
+test_state_survives_cli() {
+	local why
+
+	sn status >/dev/null || fail "status failed" || return
+	why=$(ping_ok 1) || fail "sbx1 after the CLI exited: $why" || return
+}
+
+test_teardown() {
+	local n out status
+
+	for n in "${ALIVE[@]}"; do
+		out=$(sn sandbox del "s$n" 2>&1) || fail "sandbox del s$n: $out" || return
+	done
+	for fn in f1 f2; do
+		out=$(sn function del "$fn" 2>&1) || fail "function del $fn: $out" || return
+	done
+	out=$(sn detach "$(shared_dev)" 2>&1) || fail "detach: $out" || return
+	status=$(sn status --json) || fail "status --json after detach failed" || return
+	[ "$(json "[d['attachments'], d['functions'], d['sandboxes'], d['flows']]" <<<"$status")" = "[[], [], [], 0]" ] ||
+		fail "state left after teardown: $status" || return
+	# attach added the shared address to the device; detach takes it back.
+	! ip -n "$PREFIX-host" -4 addr show dev "$(shared_dev)" | grep -q " $SHARED/" ||
+		fail "$SHARED is still on $(shared_dev) after detach" || return
+}
+
+# 12. Bulk TCP both ways (iperf3): large GSO packets through the NAT, so
+# checksum handling of CHECKSUM_PARTIAL skbs is exercised, not only the
+# small segments of the tests above. Runs before teardown.
+test_bulk_tcp() {
+	local out pid
+
+	in_ns "$(vpc_ns)" timeout 20 iperf3 -s -B "$SERVER" -p 5201 >/dev/null 2>&1 &
+	pid=$!
+	wait_until 50 listening tcp 5201 || { kill "$pid" 2>/dev/null; fail "iperf3 -s did not listen"; return; }
+	out=$(in_ns "$(sbx_ns 1)" timeout 10 iperf3 -c "$SERVER" -p 5201 -n 50M -J 2>&1)
+	check_iperf "upload" "$out" || { kill "$pid" 2>/dev/null; return 1; }
+	out=$(in_ns "$(sbx_ns 3)" timeout 10 iperf3 -c "$SERVER" -p 5201 -n 50M -R -J 2>&1)
+	check_iperf "download" "$out" || { kill "$pid" 2>/dev/null; return 1; }
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# check_iperf WHAT JSON: the transfer completed and moved the 50 MB.
+check_iperf() {
+	local bytes
+
+	bytes=$(json "d['end']['sum_received']['bytes']" <<<"$2" 2>/dev/null)
+	[ "${bytes:-0}" -ge 52428800 ] 2>/dev/null ||
+		fail "iperf3 $1 received '${bytes:-nothing}' bytes: $(json "d.get('error', '')" <<<"$2" 2>/dev/null || head -c 200 <<<"$2")"
+}
+
+# ---- runner ----------------------------------------------------------------
+
+E2E_CLEANED=
+cleanup() {
+	[ -n "$E2E_CLEANED" ] && return
+	E2E_CLEANED=1
+	stop_servers
+	# topo_init may not have run (a missing tool, no root).
+	[ -n "${TOPO_NAMESPACES+set}" ] && topo_destroy
+	[ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
+}
+
+main() {
+	if [ $# -ne 1 ]; then
+		echo "usage: $0 PATH_TO_SHARENAT" >&2
+		exit 2
+	fi
+	SHARENAT=$(realpath -e "$1" 2>/dev/null || echo "$1")
+	trap cleanup EXIT
+	trap 'cleanup; exit 130' INT
+	trap 'cleanup; exit 143' TERM
+	E2E_TMP=$(mktemp -d /tmp/sharenat-e2e.XXXXXX)
+	chmod 755 "$E2E_TMP"	# nginx workers run as nobody
+
+	run_test tools
+	run_test topology
+	run_test sandbox_add_latency
+	run_test ping
+	run_test http_get
+	run_test udp_echo
+	run_test same_source_port
+	run_test concurrent_100
+	run_test read_commands
+	run_test unsolicited_ingress
+	run_test filtering_other_remote
+	run_test bulk_tcp
+	run_test sandbox_del
+	run_test cli_errors
+	run_test state_survives_cli
+	run_test teardown
+	e2e_summary
+}
+
+main "$@"

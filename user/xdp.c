@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "error.h"
+#include "xdp.h"
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int verbose(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int xdp_attach(int ifindex, int prog_fd, const char *what,
+	       struct sharenat_error *err)
+{
+	struct xdp_program *prog = xdp_program__from_fd(prog_fd);
+	long rc = libxdp_get_error(prog);
+	libbpf_print_fn_t previous;
+
+	if (rc)
+		return fail_errno(err, what, (int)rc,
+				  "cannot use the XDP program");
+	/* Where the dispatcher cannot load (no freplace), libxdp and libbpf
+	 * say so at length before falling back to a direct attach, which is
+	 * fine: only a real failure below is worth a line. */
+	previous = libbpf_set_print(getenv("LIBBPF_DEBUG") ? verbose : quiet);
+	libxdp_set_print(getenv("LIBBPF_DEBUG") ? verbose : quiet);
+	rc = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
+	libbpf_set_print(previous);
+	xdp_program__close(prog);
+	if (rc)
+		return fail_errno(err, what, (int)rc,
+				  "cannot attach the XDP program natively");
+	return 0;
+}
+
+int xdp_detach(int ifindex, int prog_fd, const char *what,
+	       struct sharenat_error *err)
+{
+	struct xdp_program *prog = xdp_program__from_fd(prog_fd);
+	long rc = libxdp_get_error(prog);
+
+	if (rc)
+		return fail_errno(err, what, (int)rc,
+				  "cannot use the XDP program");
+	rc = xdp_program__detach(prog, ifindex, XDP_MODE_NATIVE, 0);
+	xdp_program__close(prog);
+	/* Gone already (device deleted, detached by hand): done. */
+	if (rc && rc != -ENOENT && rc != -ENODEV)
+		return fail_errno(err, what, (int)rc,
+				  "cannot detach the XDP program");
+	return 0;
+}
