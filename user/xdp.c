@@ -10,16 +10,20 @@
 #include "error.h"
 #include "xdp.h"
 
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
 {
+	if (!getenv("LIBBPF_DEBUG"))
+		return 0;
 	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
+	return vfprintf(stderr, fmt, ap);
 }
 
-static int verbose(enum libbpf_print_level level, const char *fmt, va_list ap)
+static int libxdp_quiet(enum libxdp_print_level level, const char *fmt,
+			va_list ap)
 {
+	if (!getenv("LIBBPF_DEBUG"))
+		return 0;
 	(void)level;
 	return vfprintf(stderr, fmt, ap);
 }
@@ -37,8 +41,8 @@ int xdp_attach(int ifindex, int prog_fd, const char *what,
 	/* Where the dispatcher cannot load (no freplace), libxdp and libbpf
 	 * say so at length before falling back to a direct attach, which is
 	 * fine: only a real failure below is worth a line. */
-	previous = libbpf_set_print(getenv("LIBBPF_DEBUG") ? verbose : quiet);
-	libxdp_set_print(getenv("LIBBPF_DEBUG") ? verbose : quiet);
+	previous = libbpf_set_print(libbpf_quiet);
+	libxdp_set_print(libxdp_quiet);
 	rc = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
 	libbpf_set_print(previous);
 	xdp_program__close(prog);
