@@ -179,8 +179,7 @@ struct flow {
 	X(DROP_TTL_EXCEEDED, "drop_ttl_exceeded")			\
 	X(DROP_NO_PORT, "drop_no_port")					\
 	X(DROP_FLOW_TABLE_FULL, "drop_flow_table_full")			\
-	X(DROP_STALE_FLOW, "drop_stale_flow")				\
-	X(DROP_REDIRECT_FAILED, "drop_redirect_failed")
+	X(DROP_STALE_FLOW, "drop_stale_flow")
 
 #define SHARENAT_COUNTER_ENUM(name, text) COUNTER_##name,
 enum counter {
