@@ -58,13 +58,23 @@ need() {
 }
 
 # json EXPR: evaluate a Python expression over the JSON document on stdin,
-# bound to d; lists and dicts print as JSON, anything else as str().
+# bound to d; lists and dicts print as JSON, anything else as str(). Input
+# that is not JSON, or an expression that raises, is a quiet exit 1: the
+# caller says what it was reading.
 json() {
 	"$E2E_PYTHON" -c '
 import json, sys
-d = json.load(sys.stdin)
-r = eval(sys.argv[1])
+try:
+    d = json.load(sys.stdin)
+    r = eval(sys.argv[1])
+except Exception:
+    sys.exit(1)
 print(json.dumps(r) if isinstance(r, (list, dict)) else r)' "$1"
+}
+
+# query COMMAND EXPR: json EXPR over `sharenat COMMAND --json`.
+query() {
+	sn "$1" --json 2>/dev/null | json "$2"
 }
 
 # is_json: stdin parses as JSON.
@@ -74,7 +84,7 @@ is_json() {
 
 # counter NAME: one counter from `sharenat stats --json`.
 counter() {
-	sn stats --json | json "d['$1']"
+	query stats "d['$1']"
 }
 
 # wait_until TRIES CMD...: retry CMD every 0.1 s, at most TRIES times;

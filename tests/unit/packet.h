@@ -59,8 +59,8 @@
 
 /* An IPv4 address a.b.c.d in host order, usable in static initializers. */
 #define ADDR(a, b, c, d)						\
-	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 |	\
-	 (uint32_t)(d))
+	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 |			\
+	 (uint32_t)(c) << 8 | (uint32_t)(d))
 
 enum frame_kind {
 	FRAME_IPV4 = 1,
@@ -97,6 +97,9 @@ struct frame_spec {
 	uint32_t tcp_seq;
 	uint32_t tcp_ack;
 	bool udp_no_checksum;	/* UDP checksum 0: "none" */
+	/* TCP/UDP checksum field holds only the pseudo-header sum, as in a
+	 * CHECKSUM_PARTIAL skb whose checksum the NIC is to finish. */
+	bool l4_checksum_seed;
 	uint8_t icmp_type;
 	uint16_t icmp_id;
 	uint16_t icmp_seq;

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Every Check suite of the unit tests; main.c runs them all. */
+#ifndef SHARENAT_TEST_SUITES_H
+#define SHARENAT_TEST_SUITES_H
+
+#include <check.h>
+
+/* user/parse.c: the CLI's parsers. */
+Suite *parse_suite(void);
+/* packet.c: the frame builder and checksum verifier the BPF tests trust. */
+Suite *packet_suite(void);
+/* bpf/: the tc programs on crafted frames through BPF_PROG_TEST_RUN. */
+Suite *bpf_suite(void);
+
+#endif /* SHARENAT_TEST_SUITES_H */

@@ -1,0 +1,1688 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fast path (tc egress, tc ingress, XDP ingress) on crafted frames,
+ * through BPF_PROG_TEST_RUN. Each case of the table below is one frame
+ * through one program on a fresh skeleton (maps empty but for the base
+ * configuration), and checks the verdict, every byte of the output frame,
+ * its checksums (recomputed from scratch by packet.c), which counters
+ * moved, and how many flow entries appeared; some cases check the flow
+ * entries themselves. tc frames run a second time as CHECKSUM_COMPLETE
+ * skbs, where the kernel checks that skb->csum was kept in step.
+ *
+ * A test run's skb (and XDP frame) comes in on ifindex 1 (loopback), so
+ * the sandbox device and the shared device of these tests are both
+ * ifindex 1.
+ *
+ * This kernel's BPF_PROG_TEST_RUN refuses (EINVAL) an skb whose ethertype
+ * is IPv4 but which is shorter than an IPv4 header, or IPv6 and shorter
+ * than an IPv6 header; so the shortest truncated frames the tc programs
+ * can be given carry a whole IP header and a cut L4 header. XDP takes any
+ * frame, so "Ethernet + 10 bytes of IP" is tested there.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/pkt_cls.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "libsharenat.h"
+#include "packet.h"
+#include "sharenat.skel.h"
+#include "suites.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Newer than the distribution's uapi headers; the kernel has it. */
+#ifndef BPF_F_TEST_SKB_CHECKSUM_COMPLETE
+#define BPF_F_TEST_SKB_CHECKSUM_COMPLETE (1U << 2)
+#endif
+
+#define TEST_IFINDEX 1		/* skb->ifindex in a test run */
+#define OTHER_IFINDEX 2		/* an attachment the test run is not on */
+#define FUNCTION_ID 1
+#define PORT_LO 1024
+#define PORT_HI 65535
+
+/* Sandbox side. */
+#define SBX1 ADDR(100, 64, 0, 1)
+#define SBX2 ADDR(100, 64, 0, 2)
+#define NOT_A_SANDBOX ADDR(100, 64, 0, 9)
+#define SANDBOX_GATEWAY ADDR(169, 254, 1, 1)
+/* Customer side: subnet 10.0.1.0/24. */
+#define SUBNET ADDR(10, 0, 1, 0)
+#define SUBNET_MASK ADDR(255, 255, 255, 0)
+#define SHARED ADDR(10, 0, 1, 5)
+#define SHARED2 ADDR(10, 0, 1, 6)
+#define SERVER ADDR(10, 0, 1, 10)
+#define OTHER_SERVER ADDR(10, 0, 1, 11)
+#define CUSTOMER_GATEWAY ADDR(10, 0, 1, 1)
+#define OUTSIDE ADDR(192, 168, 7, 7)
+/* A second customer subnet of f1, on another attachment. */
+#define SUBNET_2 ADDR(10, 0, 2, 0)
+#define SHARED_ON_SUBNET_2 ADDR(10, 0, 2, 5)
+#define SERVER_ON_SUBNET_2 ADDR(10, 0, 2, 10)
+
+#define MAC_SBX1 { 0x02, 0x5b, 0x00, 0x00, 0x00, 0x01 }
+#define MAC_SBX2 { 0x02, 0x5b, 0x00, 0x00, 0x00, 0x02 }
+#define MAC_STATIC { 0x02, 0x5b, 0x00, 0x00, 0x00, 0x99 }
+#define MAC_HOST { 0x02, 0x40, 0x00, 0x00, 0x00, 0x01 }	/* sandbox dev */
+#define MAC_SHARED { 0x02, 0xe0, 0x00, 0x00, 0x00, 0x05 }	/* shared dev */
+#define MAC_CUSTOMER { 0x02, 0xc0, 0x00, 0x00, 0x00, 0x0a }
+#define MAC_BROADCAST { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }
+
+static const __u8 mac_sbx1[6] = MAC_SBX1;
+static const __u8 mac_static[6] = MAC_STATIC;
+static const __u8 mac_host[6] = MAC_HOST;
+
+static struct sharenat_bpf *skel;
+/* Nonzero: map `flows` holds only this many entries (full-table tests). */
+static __u32 flow_table_size;
+
+/* ---- fixture: a fresh skeleton per test, nothing pinned ---- */
+
+/* libbpf's info lines would drown Check's output; warnings stay. */
+static int print_libbpf_warnings(enum libbpf_print_level level,
+				 const char *fmt, va_list args)
+{
+	if (level > LIBBPF_WARN)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static void put(struct bpf_map *map, const void *key, const void *value)
+{
+	int err = bpf_map_update_elem(bpf_map__fd(map), key, value, BPF_ANY);
+
+	ck_assert_msg(!err, "updating map %s: %s", bpf_map__name(map),
+		      strerror(-err));
+}
+
+static void delete(struct bpf_map *map, const void *key)
+{
+	int err = bpf_map_delete_elem(bpf_map__fd(map), key);
+
+	ck_assert_msg(!err, "deleting from map %s: %s", bpf_map__name(map),
+		      strerror(-err));
+}
+
+/* The base attachment: 10.0.1.0/24 on ifindex 1, shared address 10.0.1.5,
+ * ports 1024-65535, no gateway. */
+static struct attachment base_attachment(void)
+{
+	struct attachment att;
+
+	memset(&att, 0, sizeof(att));
+	att.ifindex = TEST_IFINDEX;
+	att.subnet_addr = htonl(SUBNET);
+	att.subnet_mask = htonl(SUBNET_MASK);
+	att.shared_addrs[0] = htonl(SHARED);
+	att.shared_addr_count = 1;
+	att.port_lo = PORT_LO;
+	att.port_hi = PORT_HI;
+	att.mapping = MAPPING_INDEPENDENT;
+	return att;
+}
+
+static struct function base_function(void)
+{
+	struct function fn;
+
+	memset(&fn, 0, sizeof(fn));
+	snprintf(fn.name, sizeof(fn.name), "f1");
+	fn.subnets[0].subnet_addr = htonl(SUBNET);
+	fn.subnets[0].subnet_mask = htonl(SUBNET_MASK);
+	fn.subnets[0].attachment = TEST_IFINDEX;
+	fn.subnet_count = 1;
+	fn.id = FUNCTION_ID;
+	return fn;
+}
+
+/* A sandbox of f1 on the test device whose MAC is to be learned. */
+static struct sandbox sandbox_at(uint32_t addr, const char *id)
+{
+	struct sandbox sbx;
+
+	memset(&sbx, 0, sizeof(sbx));
+	snprintf(sbx.id, sizeof(sbx.id), "%s", id);
+	sbx.function_id = FUNCTION_ID;
+	sbx.ifindex = TEST_IFINDEX;
+	sbx.addr = htonl(addr);
+	memcpy(sbx.host_mac, mac_host, sizeof(sbx.host_mac));
+	return sbx;
+}
+
+static void put_attachment(const struct attachment *att)
+{
+	put(skel->maps.attachments, &att->ifindex, att);
+}
+
+static void put_function(const struct function *fn)
+{
+	put(skel->maps.functions, &fn->id, fn);
+}
+
+static void put_sandbox(const struct sandbox *sbx)
+{
+	put(skel->maps.sandboxes, &sbx->addr, sbx);
+}
+
+static void load_programs(void)
+{
+	struct attachment att = base_attachment();
+	struct function fn = base_function();
+	struct sandbox sbx = sandbox_at(SBX1, "s1");
+	struct bpf_map *map;
+	int err;
+
+	/* Check has no skip: a missing prerequisite fails, and says so. */
+	ck_assert_msg(geteuid() == 0, "the BPF tests need root (CAP_BPF, "
+		      "CAP_NET_ADMIN) to load programs and use "
+		      "BPF_PROG_TEST_RUN: run the unit tests as root");
+	libbpf_set_print(print_libbpf_warnings);
+	skel = sharenat_bpf__open();
+	ck_assert_msg(skel, "opening the BPF object failed: %s",
+		      strerror(errno));
+	/* Private maps: no pin may meet another test or a running sharenat. */
+	bpf_object__for_each_map(map, skel->obj) {
+		err = bpf_map__set_pin_path(map, NULL);
+		ck_assert_msg(!err, "unpinning map %s: %s",
+			      bpf_map__name(map), strerror(-err));
+	}
+	if (flow_table_size) {
+		err = bpf_map__set_max_entries(skel->maps.flows,
+					       flow_table_size);
+		ck_assert_msg(!err, "sizing map flows: %s", strerror(-err));
+	}
+	err = sharenat_bpf__load(skel);
+	ck_assert_msg(!err, "loading the BPF programs failed: %s (needs a "
+		      "kernel with BPF, BTF and root)", strerror(-err));
+
+	put_attachment(&att);
+	put_function(&fn);
+	put_sandbox(&sbx);
+}
+
+static void unload_programs(void)
+{
+	sharenat_bpf__destroy(skel);
+	skel = NULL;
+	flow_table_size = 0;
+}
+
+/* ---- running a frame ---- */
+
+enum hook {
+	EGRESS = 1,		/* tc, sandbox -> customer */
+	INGRESS,		/* tc, customer -> sandbox */
+	XDP_INGRESS,		/* XDP in front of tc ingress */
+};
+
+struct run {
+	int verdict;
+	uint8_t in[FRAME_MAX];
+	size_t in_len;
+	uint8_t out[FRAME_MAX];
+	size_t out_len;
+};
+
+static const char *xdp_verdict_name(int verdict)
+{
+	switch (verdict) {
+	case XDP_ABORTED:
+		return "XDP_ABORTED";
+	case XDP_DROP:
+		return "XDP_DROP";
+	case XDP_PASS:
+		return "XDP_PASS";
+	case XDP_TX:
+		return "XDP_TX";
+	case XDP_REDIRECT:
+		return "XDP_REDIRECT";
+	default:
+		return "unexpected";
+	}
+}
+
+/* XDP and tc verdicts share numbers (XDP_PASS is TC_ACT_SHOT's 2). */
+static const char *verdict_name(enum hook hook, int verdict)
+{
+	if (hook == XDP_INGRESS)
+		return xdp_verdict_name(verdict);
+	switch (verdict) {
+	case TC_ACT_OK:
+		return "TC_ACT_OK";
+	case TC_ACT_SHOT:
+		return "TC_ACT_SHOT";
+	case TC_ACT_REDIRECT:
+		return "TC_ACT_REDIRECT";
+	default:
+		return "unexpected";
+	}
+}
+
+static struct bpf_program *program_of(enum hook hook)
+{
+	switch (hook) {
+	case EGRESS:
+		return skel->progs.sharenat_egress;
+	case INGRESS:
+		return skel->progs.sharenat_ingress;
+	default:
+		return skel->progs.sharenat_xdp_ingress;
+	}
+}
+
+/* One BPF_PROG_TEST_RUN; returns its error (negative errno) or 0. */
+static int try_run(enum hook hook, const struct frame_spec *spec,
+		   __u32 flags, struct run *run)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int err;
+
+	memset(run, 0, sizeof(*run));
+	run->in_len = frame_build(spec, run->in, sizeof(run->in));
+	ck_assert_msg(run->in_len > 0, "the test frame does not fit");
+	opts.data_in = run->in;
+	opts.data_size_in = (__u32)run->in_len;
+	opts.data_out = run->out;
+	opts.data_size_out = sizeof(run->out);
+	opts.repeat = 1;
+	opts.flags = flags;
+	err = bpf_prog_test_run_opts(bpf_program__fd(program_of(hook)), &opts);
+	run->verdict = (int)opts.retval;
+	run->out_len = opts.data_size_out;
+	return err;
+}
+
+static void run_frame(enum hook hook, const struct frame_spec *spec,
+		      struct run *run)
+{
+	int err = try_run(hook, spec, 0, run);
+
+	ck_assert_msg(!err, "BPF_PROG_TEST_RUN of %s failed: %s",
+		      bpf_program__name(program_of(hook)), strerror(-err));
+}
+
+/* ---- reading the maps ---- */
+
+static void read_counters(__u64 sums[COUNTER_MAX])
+{
+	int cpus = libbpf_num_possible_cpus();
+	__u64 *per_cpu;
+	__u32 i;
+	int cpu;
+
+	ck_assert_msg(cpus > 0, "libbpf_num_possible_cpus: %s",
+		      strerror(-cpus));
+	per_cpu = calloc((size_t)cpus, sizeof(*per_cpu));
+	ck_assert_ptr_nonnull(per_cpu);
+	for (i = 0; i < COUNTER_MAX; i++) {
+		ck_assert_msg(bpf_map_lookup_elem(
+				bpf_map__fd(skel->maps.counters), &i,
+				per_cpu) == 0, "reading counter %u", i);
+		sums[i] = 0;
+		for (cpu = 0; cpu < cpus; cpu++)
+			sums[i] += per_cpu[cpu];
+	}
+	free(per_cpu);
+}
+
+static unsigned int count_flow_entries(void)
+{
+	int fd = bpf_map__fd(skel->maps.flows);
+	struct flow_key key, next;
+	unsigned int n = 0;
+	const void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		n++;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+/* Keys as include/sharenat.h describes them: egress as the sandbox sends
+ * (attachment 0), ingress as the remote replies, scoped by attachment.
+ * For ICMP echo the identifier is the port of the local end and the other
+ * port is 0. Addresses and ports host order here. */
+static struct flow_key egress_key(uint8_t proto, uint32_t sandbox,
+				  uint16_t sandbox_port, uint32_t remote,
+				  uint16_t remote_port)
+{
+	struct flow_key key;
+
+	memset(&key, 0, sizeof(key));
+	key.src_addr = htonl(sandbox);
+	key.dst_addr = htonl(remote);
+	key.src_port = htons(sandbox_port);
+	key.dst_port = htons(remote_port);
+	key.proto = proto;
+	key.direction = FLOW_EGRESS;
+	return key;
+}
+
+static struct flow_key ingress_key(uint8_t proto, uint32_t remote,
+				   uint16_t remote_port, uint32_t shared,
+				   uint16_t shared_port, __u32 attachment)
+{
+	struct flow_key key;
+
+	memset(&key, 0, sizeof(key));
+	key.src_addr = htonl(remote);
+	key.dst_addr = htonl(shared);
+	key.src_port = htons(remote_port);
+	key.dst_port = htons(shared_port);
+	key.proto = proto;
+	key.direction = FLOW_INGRESS;
+	key.attachment = attachment;
+	return key;
+}
+
+static struct flow must_find_flow(const struct flow_key *key,
+				  const char *which)
+{
+	struct flow flow;
+	int err = bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), key,
+				      &flow);
+
+	ck_assert_msg(!err, "no %s in map flows (%s)", which,
+		      strerror(-err));
+	return flow;
+}
+
+/* The two entries of one flow: the egress one names the shared end, the
+ * ingress one the sandbox end, each with its device. */
+static void assert_flow_pair(uint8_t proto, uint32_t sandbox,
+			     uint16_t sandbox_port, uint32_t remote,
+			     uint16_t remote_port, uint32_t shared,
+			     uint16_t shared_port)
+{
+	int icmp = proto == PROTO_ICMP;
+	struct flow_key key = egress_key(proto, sandbox, sandbox_port, remote,
+					 icmp ? 0 : remote_port);
+	struct flow flow = must_find_flow(&key, "egress entry");
+
+	ck_assert_uint_eq(ntohl(flow.nat_addr), shared);
+	ck_assert_uint_eq(ntohs(flow.nat_port), shared_port);
+	ck_assert_uint_eq(flow.ifindex, TEST_IFINDEX);
+	ck_assert_uint_eq(flow.packets, 1);
+	ck_assert_uint_ne(flow.created_ns, 0);
+
+	key = ingress_key(proto, remote, icmp ? 0 : remote_port, shared,
+			  shared_port, TEST_IFINDEX);
+	flow = must_find_flow(&key, "ingress entry");
+	ck_assert_uint_eq(ntohl(flow.nat_addr), sandbox);
+	ck_assert_uint_eq(ntohs(flow.nat_port), sandbox_port);
+	ck_assert_uint_eq(flow.ifindex, TEST_IFINDEX);
+	ck_assert_uint_eq(flow.packets, 0);
+}
+
+static struct sandbox must_find_sandbox(uint32_t addr)
+{
+	__be32 key = htonl(addr);
+	struct sandbox sbx;
+
+	ck_assert_msg(bpf_map_lookup_elem(bpf_map__fd(skel->maps.sandboxes),
+					  &key, &sbx) == 0,
+		      "sandbox %#x is gone from map sandboxes", addr);
+	return sbx;
+}
+
+/* The shared port (or echo identifier) a sandbox's flow was given. */
+static uint16_t shared_port_of(uint8_t proto, uint32_t sandbox,
+			       uint16_t sandbox_port, uint16_t remote_port)
+{
+	struct flow_key key = egress_key(proto, sandbox, sandbox_port, SERVER,
+					 remote_port);
+
+	return ntohs(must_find_flow(&key, "egress entry").nat_port);
+}
+
+/* ---- frames ---- */
+
+/* Sandbox 1 to the server, as sent to its gateway's MAC. */
+#define FROM_SBX1							\
+	.kind = FRAME_IPV4, .src_mac = MAC_SBX1, .dst_mac = MAC_HOST,	\
+	.src_addr = SBX1
+
+/* The server to the shared address, as it arrives on the shared device. */
+#define FROM_SERVER							\
+	.kind = FRAME_IPV4, .src_mac = MAC_CUSTOMER,			\
+	.dst_mac = MAC_SHARED, .dst_addr = SHARED
+
+#define TCP_40000_TO_80							\
+	.proto = PROTO_TCP, .src_port = 40000, .dst_port = 80
+
+/* A SYN with data (as TCP Fast Open sends), so payload bytes are checked
+ * too. */
+static const struct frame_spec syn_s1 = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER,
+	.tcp_flags = TCPF_SYN, .tcp_seq = 1000, .payload = "hello",
+};
+
+static const struct frame_spec ack_s1 = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER,
+	.tcp_flags = TCPF_ACK, .tcp_seq = 1006, .tcp_ack = 5001,
+	.payload = "GET / HTTP/1.0\r\n\r\n",
+};
+
+static const struct frame_spec syn_s2 = {
+	.kind = FRAME_IPV4, .src_mac = MAC_SBX2, .dst_mac = MAC_HOST,
+	.src_addr = SBX2, .dst_addr = SERVER, TCP_40000_TO_80,
+	.tcp_flags = TCPF_SYN, .tcp_seq = 7000,
+};
+
+static const struct frame_spec syn_s1_outside = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = OUTSIDE,
+	.tcp_flags = TCPF_SYN,
+};
+
+static const struct frame_spec syn_s1_to_subnet_2 = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER_ON_SUBNET_2,
+	.tcp_flags = TCPF_SYN,
+};
+
+static const struct frame_spec syn_s1_ttl1 = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER, .ttl = 1,
+	.tcp_flags = TCPF_SYN,
+};
+
+static const struct frame_spec syn_s1_ip_options = {
+	FROM_SBX1, .dst_addr = SERVER, .options_len = 8,
+	.proto = PROTO_TCP, .src_port = 40002, .dst_port = 80,
+	.tcp_flags = TCPF_SYN, .payload = "opt",
+};
+
+static const struct frame_spec syn_spoofed = {
+	.kind = FRAME_IPV4, .src_mac = MAC_SBX1, .dst_mac = MAC_HOST,
+	.src_addr = NOT_A_SANDBOX, .dst_addr = SERVER, TCP_40000_TO_80,
+	.tcp_flags = TCPF_SYN,
+};
+
+/* An odd payload length, so the checksum's padded last byte counts. */
+static const struct frame_spec udp_s1 = {
+	FROM_SBX1, .dst_addr = SERVER, .proto = PROTO_UDP,
+	.src_port = 40001, .dst_port = 53, .payload = "hello, world!",
+};
+
+static const struct frame_spec udp_s1_no_checksum = {
+	FROM_SBX1, .dst_addr = SERVER, .proto = PROTO_UDP,
+	.src_port = 40003, .dst_port = 53, .udp_no_checksum = true,
+	.payload = "no checksum",
+};
+
+/* Payloads chosen so that the translated datagram's checksum computes to
+ * 0, which UDP must send as 0xffff (0 would mean "no checksum"). */
+static const struct frame_spec udp_s1_sums_to_zero = {
+	FROM_SBX1, .dst_addr = SERVER, .proto = PROTO_UDP,
+	.src_port = 40001, .dst_port = 53, .payload = "sums to zero yy0V9",
+};
+
+/* Identifier 7 is below the port range: the flow must map it. */
+static const struct frame_spec ping_s1 = {
+	FROM_SBX1, .dst_addr = SERVER, .proto = PROTO_ICMP,
+	.icmp_type = ICMPT_ECHO, .icmp_id = 7, .icmp_seq = 1,
+	.payload = "ping!",
+};
+
+static const struct frame_spec ping_s1_id_in_range = {
+	FROM_SBX1, .dst_addr = SERVER, .proto = PROTO_ICMP,
+	.icmp_type = ICMPT_ECHO, .icmp_id = 4660, .icmp_seq = 2,
+	.payload = "ping",
+};
+
+static const struct frame_spec echo_reply_from_s1 = {
+	FROM_SBX1, .dst_addr = SERVER, .proto = PROTO_ICMP,
+	.icmp_type = ICMPT_ECHO_REPLY, .icmp_id = 9, .icmp_seq = 1,
+};
+
+static const struct frame_spec unreachable_from_s1 = {
+	FROM_SBX1, .dst_addr = SERVER, .proto = PROTO_ICMP,
+	.icmp_type = ICMPT_DEST_UNREACH, .payload = "inner header",
+};
+
+static const struct frame_spec gre_s1 = {
+	FROM_SBX1, .dst_addr = SERVER, .proto = PROTO_GRE,
+	.payload = "gre!",
+};
+
+static const struct frame_spec first_fragment_s1 = {
+	FROM_SBX1, .dst_addr = SERVER, .proto = PROTO_UDP,
+	.src_port = 40001, .dst_port = 53, .frag_off = 0x2000, /* MF */
+	.payload = "first fragment",
+};
+
+/* A whole IP header whose total length (30) holds only 10 bytes of TCP. */
+static const struct frame_spec tcp_cut_s1 = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER,
+	.tcp_flags = TCPF_SYN, .tot_len_error = -10,
+	.truncate_to = ETH_HDR_LEN + IP_MIN_LEN + 10,
+};
+
+static const struct frame_spec ip_longer_than_frame_s1 = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER,
+	.tcp_flags = TCPF_SYN, .tot_len_error = 8,
+};
+
+static const struct frame_spec ip_version_6_s1 = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER,
+	.tcp_flags = TCPF_SYN, .version = 6,
+};
+
+static const struct frame_spec ipv6_s1 = {
+	.kind = FRAME_RAW, .src_mac = MAC_SBX1, .dst_mac = MAC_HOST,
+	.ethertype = ETHERTYPE_IPV6, .raw_len = 40,
+};
+
+#define ARP_FROM_SBX1							\
+	.kind = FRAME_ARP, .dst_mac = MAC_BROADCAST,			\
+	.src_mac = MAC_SBX1, .arp_sender_mac = MAC_SBX1
+
+static const struct frame_spec arp_who_has_gateway = {
+	ARP_FROM_SBX1, .arp_op = ARP_REQUEST, .arp_sender_addr = SBX1,
+	.arp_target_addr = SANDBOX_GATEWAY,
+};
+
+/* The answer: from the host-side device, to the requester. */
+static const struct frame_spec arp_gateway_is_at_host = {
+	.kind = FRAME_ARP, .dst_mac = MAC_SBX1, .src_mac = MAC_HOST,
+	.arp_op = ARP_REPLY,
+	.arp_sender_mac = MAC_HOST, .arp_sender_addr = SANDBOX_GATEWAY,
+	.arp_target_mac = MAC_SBX1, .arp_target_addr = SBX1,
+};
+
+static const struct frame_spec arp_who_has_other = {
+	ARP_FROM_SBX1, .arp_op = ARP_REQUEST, .arp_sender_addr = SBX1,
+	.arp_target_addr = SERVER,
+};
+
+static const struct frame_spec arp_from_stranger = {
+	ARP_FROM_SBX1, .arp_op = ARP_REQUEST,
+	.arp_sender_addr = NOT_A_SANDBOX, .arp_target_addr = SANDBOX_GATEWAY,
+};
+
+static const struct frame_spec arp_reply_from_s1 = {
+	ARP_FROM_SBX1, .arp_op = ARP_REPLY, .arp_sender_addr = SBX1,
+	.arp_target_addr = SANDBOX_GATEWAY,
+};
+
+static const struct frame_spec synack_from_server = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_TCP,
+	.src_port = 80, .dst_port = 40000, .tcp_flags = TCPF_SYN | TCPF_ACK,
+	.tcp_seq = 5000, .tcp_ack = 1006,
+};
+
+static const struct frame_spec synack_from_server_ttl1 = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_TCP,
+	.src_port = 80, .dst_port = 40000, .tcp_flags = TCPF_SYN | TCPF_ACK,
+	.ttl = 1,
+};
+
+static const struct frame_spec synack_from_wrong_port = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_TCP,
+	.src_port = 8080, .dst_port = 40000, .tcp_flags = TCPF_SYN | TCPF_ACK,
+};
+
+static const struct frame_spec synack_from_other_server = {
+	FROM_SERVER, .src_addr = OTHER_SERVER, .proto = PROTO_TCP,
+	.src_port = 80, .dst_port = 40000, .tcp_flags = TCPF_SYN | TCPF_ACK,
+};
+
+static const struct frame_spec udp_reply_from_server = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_UDP,
+	.src_port = 53, .dst_port = 40001, .payload = "the answer: 42",
+};
+
+static const struct frame_spec udp_reply_no_checksum = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_UDP,
+	.src_port = 53, .dst_port = 40003, .udp_no_checksum = true,
+	.payload = "still none",
+};
+
+/* The identifier is the one the egress flow gave (fill_in). */
+static const struct frame_spec echo_reply_from_server = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_ICMP,
+	.icmp_type = ICMPT_ECHO_REPLY, .icmp_seq = 1, .payload = "ping!",
+};
+
+static const struct frame_spec tcp_cut_from_server = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_TCP,
+	.src_port = 80, .dst_port = 40000, .tot_len_error = -10,
+	.truncate_to = ETH_HDR_LEN + IP_MIN_LEN + 10,
+};
+
+static const struct frame_spec ip_cut_from_server = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_TCP,
+	.src_port = 80, .dst_port = 40000, .truncate_to = ETH_HDR_LEN + 10,
+};
+
+static const struct frame_spec udp_reply_sums_to_zero = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_UDP,
+	.src_port = 53, .dst_port = 40001, .payload = "sums to zero avI",
+};
+
+/* UDP as a sender's stack hands it over with checksum offload: the field
+ * holds the pseudo-header seed (XDP must leave it to tc). */
+static const struct frame_spec udp_reply_seed_only = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_UDP,
+	.src_port = 53, .dst_port = 40001, .l4_checksum_seed = true,
+	.payload = "offloaded",
+};
+
+static const struct frame_spec ipv6_from_server = {
+	.kind = FRAME_RAW, .src_mac = MAC_CUSTOMER, .dst_mac = MAC_SHARED,
+	.ethertype = ETHERTYPE_IPV6, .raw_len = 40,
+};
+
+static const struct frame_spec arp_from_server = {
+	.kind = FRAME_ARP, .dst_mac = MAC_BROADCAST, .src_mac = MAC_CUSTOMER,
+	.arp_op = ARP_REQUEST, .arp_sender_mac = MAC_CUSTOMER,
+	.arp_sender_addr = SERVER, .arp_target_addr = SHARED,
+};
+
+/* ---- preparations: state beyond the base configuration ---- */
+
+static void must_translate(enum hook hook, const struct frame_spec *spec)
+{
+	struct run run;
+
+	run_frame(hook, spec, &run);
+	ck_assert_msg(run.verdict == TC_ACT_REDIRECT, "preparing: a frame "
+		      "that must be translated got %s (%d)",
+		      verdict_name(hook, run.verdict), run.verdict);
+}
+
+static void add_sandbox_2(void)
+{
+	struct sandbox sbx = sandbox_at(SBX2, "s2");
+
+	put_sandbox(&sbx);
+}
+
+static void with_syn_flow(void)
+{
+	must_translate(EGRESS, &syn_s1);
+}
+
+static void with_udp_flow(void)
+{
+	must_translate(EGRESS, &udp_s1);
+}
+
+static void with_udp_flow_no_checksum(void)
+{
+	must_translate(EGRESS, &udp_s1_no_checksum);
+}
+
+static void with_ping_flow(void)
+{
+	must_translate(EGRESS, &ping_s1);
+}
+
+static void with_sandbox_2_and_syn_flow(void)
+{
+	add_sandbox_2();
+	with_syn_flow();
+}
+
+static void with_both_sandboxes_flows(void)
+{
+	with_sandbox_2_and_syn_flow();
+	must_translate(EGRESS, &syn_s2);
+}
+
+/* Ports 2000-2000 only, one shared address (taken by sandbox 1's flow),
+ * or two. */
+static void with_one_port_taken(unsigned int shared_addrs)
+{
+	struct attachment att = base_attachment();
+
+	att.port_lo = 2000;
+	att.port_hi = 2000;
+	att.shared_addrs[1] = htonl(SHARED2);
+	att.shared_addr_count = shared_addrs;
+	put_attachment(&att);
+	with_sandbox_2_and_syn_flow();
+}
+
+static void with_only_port_taken(void)
+{
+	with_one_port_taken(1);
+}
+
+static void with_only_port_taken_on_first_addr(void)
+{
+	with_one_port_taken(2);
+}
+
+static void with_customer_gateway(void)
+{
+	struct attachment att = base_attachment();
+
+	att.gateway_addr = htonl(CUSTOMER_GATEWAY);
+	put_attachment(&att);
+}
+
+/* f1 with 10.0.2.0/24 on attachment 2 (shared 10.0.2.5) first, then
+ * 10.0.1.0/24 on attachment 1: the destination picks the attachment. */
+static void with_two_subnets(void)
+{
+	struct attachment att = base_attachment();
+	struct function fn = base_function();
+
+	att.ifindex = OTHER_IFINDEX;
+	att.subnet_addr = htonl(SUBNET_2);
+	att.shared_addrs[0] = htonl(SHARED_ON_SUBNET_2);
+	put_attachment(&att);
+	fn.subnets[1] = fn.subnets[0];
+	fn.subnets[0].subnet_addr = htonl(SUBNET_2);
+	fn.subnets[0].attachment = OTHER_IFINDEX;
+	fn.subnet_count = 2;
+	put_function(&fn);
+}
+
+static void without_function(void)
+{
+	__u32 id = FUNCTION_ID;
+
+	delete(skel->maps.functions, &id);
+}
+
+static void with_sandbox_1_on_other_device(void)
+{
+	struct sandbox sbx = sandbox_at(SBX1, "s1");
+
+	sbx.ifindex = OTHER_IFINDEX;
+	put_sandbox(&sbx);
+}
+
+static void with_static_mac(void)
+{
+	struct sandbox sbx = sandbox_at(SBX1, "s1");
+
+	memcpy(sbx.mac, mac_static, sizeof(sbx.mac));
+	sbx.mac_static = 1;
+	put_sandbox(&sbx);
+}
+
+static void with_static_mac_and_syn_flow(void)
+{
+	with_static_mac();
+	with_syn_flow();
+}
+
+/* The function's subnet is on another attachment (same addresses, as two
+ * customers may have): its flows must not answer on this one. */
+static void with_flow_on_other_attachment(void)
+{
+	struct attachment att = base_attachment();
+	struct function fn = base_function();
+
+	att.ifindex = OTHER_IFINDEX;
+	put_attachment(&att);
+	fn.subnets[0].attachment = OTHER_IFINDEX;
+	put_function(&fn);
+	with_syn_flow();
+}
+
+static void with_syn_flow_then_sandbox_gone(void)
+{
+	__be32 addr = htonl(SBX1);
+
+	with_syn_flow();
+	delete(skel->maps.sandboxes, &addr);
+}
+
+/* Sandbox 1 on a device that takes XDP frames (a tap), listed in the
+ * devmap XDP ingress redirects through. */
+static void with_tap_sandbox(void)
+{
+	struct sandbox sbx = sandbox_at(SBX1, "s1");
+	__u32 ifindex = TEST_IFINDEX;
+
+	sbx.xdp_frames = 1;
+	put_sandbox(&sbx);
+	put(skel->maps.xdp_devices, &ifindex, &ifindex);
+}
+
+static void tap_with_syn_flow(void)
+{
+	with_tap_sandbox();
+	with_syn_flow();
+}
+
+static void tap_with_udp_flow(void)
+{
+	with_tap_sandbox();
+	with_udp_flow();
+}
+
+static void tap_with_udp_flow_no_checksum(void)
+{
+	with_tap_sandbox();
+	with_udp_flow_no_checksum();
+}
+
+static void tap_with_ping_flow(void)
+{
+	with_tap_sandbox();
+	with_ping_flow();
+}
+
+/* ---- values known only once a flow exists ---- */
+
+/* What the NAT changes; 0 (or a zero MAC) leaves the field as it was.
+ * A translated packet also has its TTL decremented. */
+struct rewrite {
+	uint32_t src_addr;
+	uint32_t dst_addr;
+	uint16_t src_port;
+	uint16_t dst_port;
+	uint16_t icmp_id;
+	uint8_t dst_mac[6];
+	uint8_t src_mac[6];
+};
+
+static void reply_to_allocated_echo_id(struct frame_spec *in)
+{
+	in->icmp_id = shared_port_of(PROTO_ICMP, SBX1, 7, 0);
+}
+
+static void reply_to_sandbox_2_port(struct frame_spec *in)
+{
+	in->dst_port = shared_port_of(PROTO_TCP, SBX2, 40000, 80);
+}
+
+static void expect_allocated_echo_id(struct rewrite *nat)
+{
+	nat->icmp_id = shared_port_of(PROTO_ICMP, SBX1, 7, 0);
+}
+
+static void expect_sandbox_2_port(struct rewrite *nat)
+{
+	nat->src_port = shared_port_of(PROTO_TCP, SBX2, 40000, 80);
+}
+
+/* ---- checks beyond frame, counters and flow count ---- */
+
+static void assert_mac_learned(uint32_t addr, const __u8 *want)
+{
+	struct sandbox sbx = must_find_sandbox(addr);
+
+	ck_assert_msg(memcmp(sbx.mac, want, 6) == 0,
+		      "sandbox MAC %02x:%02x:%02x:%02x:%02x:%02x, want "
+		      "%02x:%02x:%02x:%02x:%02x:%02x", sbx.mac[0], sbx.mac[1],
+		      sbx.mac[2], sbx.mac[3], sbx.mac[4], sbx.mac[5], want[0],
+		      want[1], want[2], want[3], want[4], want[5]);
+}
+
+static void verify_syn_flow(void)
+{
+	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
+	struct flow flow;
+
+	/* Port preservation: the sandbox's own port was free. */
+	assert_flow_pair(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
+	flow = must_find_flow(&key, "egress entry");
+	ck_assert_uint_eq(ntohl(flow.next_hop), SERVER);
+	ck_assert_uint_eq(flow.tcp_state, TCP_STATE_SYN_SENT);
+	assert_mac_learned(SBX1, mac_sbx1);
+}
+
+static void verify_flow_established(void)
+{
+	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
+	struct flow flow = must_find_flow(&key, "egress entry");
+
+	ck_assert_uint_eq(flow.packets, 2);
+	ck_assert_uint_eq(flow.tcp_state, TCP_STATE_ESTABLISHED);
+	ck_assert_uint_ge(flow.last_seen_ns, flow.created_ns);
+}
+
+static void verify_udp_flow(void)
+{
+	assert_flow_pair(PROTO_UDP, SBX1, 40001, SERVER, 53, SHARED, 40001);
+}
+
+static void verify_udp_checksum_still_zero(const struct run *run)
+{
+	size_t csum = frame_l4_off(run->out) + UDP_CSUM_OFF;
+
+	ck_assert_uint_eq(get_be16(run->out + csum), 0);
+}
+
+static void verify_udp_checksum_all_ones(const struct run *run)
+{
+	size_t csum = frame_l4_off(run->out) + UDP_CSUM_OFF;
+
+	ck_assert_uint_eq(get_be16(run->out + csum), 0xffff);
+}
+
+static void verify_udp_flow_no_checksum(const struct run *run)
+{
+	assert_flow_pair(PROTO_UDP, SBX1, 40003, SERVER, 53, SHARED, 40003);
+	verify_udp_checksum_still_zero(run);
+}
+
+/* Takes 32 bits so that the upper bound stays a real comparison. */
+static bool in_port_range(uint32_t port)
+{
+	return port >= PORT_LO && port <= PORT_HI;
+}
+
+static void verify_ping_flow(const struct run *run)
+{
+	uint16_t id = shared_port_of(PROTO_ICMP, SBX1, 7, 0);
+	size_t id_off = frame_l4_off(run->out) + ICMP_ID_OFF;
+
+	ck_assert_msg(in_port_range(id), "echo identifier 7 "
+		      "mapped to %u, outside %u-%u", id, PORT_LO, PORT_HI);
+	ck_assert_uint_eq(get_be16(run->out + id_off), id);
+	assert_flow_pair(PROTO_ICMP, SBX1, 7, SERVER, 0, SHARED, id);
+}
+
+static void verify_ping_id_kept(void)
+{
+	assert_flow_pair(PROTO_ICMP, SBX1, 4660, SERVER, 0, SHARED, 4660);
+}
+
+static void verify_both_sandboxes_flows(void)
+{
+	uint16_t port = shared_port_of(PROTO_TCP, SBX2, 40000, 80);
+
+	ck_assert_msg(port != 40000 && in_port_range(port),
+		      "sandbox 2 got shared port %u: must differ from sandbox "
+		      "1's 40000 and lie in %u-%u", port, PORT_LO, PORT_HI);
+	assert_flow_pair(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
+	assert_flow_pair(PROTO_TCP, SBX2, 40000, SERVER, 80, SHARED, port);
+	ck_assert_uint_eq(count_flow_entries(), 4);
+}
+
+static void verify_second_shared_addr(void)
+{
+	assert_flow_pair(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 2000);
+	assert_flow_pair(PROTO_TCP, SBX2, 40000, SERVER, 80, SHARED2, 2000);
+}
+
+static void verify_next_hop_is_gateway(void)
+{
+	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, OUTSIDE, 80);
+
+	ck_assert_uint_eq(ntohl(must_find_flow(&key, "egress entry").next_hop),
+			  CUSTOMER_GATEWAY);
+}
+
+static void verify_next_hop_is_server(void)
+{
+	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
+
+	ck_assert_uint_eq(ntohl(must_find_flow(&key, "egress entry").next_hop),
+			  SERVER);
+}
+
+static void verify_flow_on_attachment_2(void)
+{
+	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000,
+					 SERVER_ON_SUBNET_2, 80);
+	struct flow flow = must_find_flow(&key, "egress entry");
+
+	ck_assert_uint_eq(flow.ifindex, OTHER_IFINDEX);
+	ck_assert_uint_eq(ntohl(flow.next_hop), SERVER_ON_SUBNET_2);
+	key = ingress_key(PROTO_TCP, SERVER_ON_SUBNET_2, 80,
+			  SHARED_ON_SUBNET_2, 40000, OTHER_IFINDEX);
+	ck_assert_uint_eq(ntohl(must_find_flow(&key, "ingress entry").nat_addr),
+			  SBX1);
+}
+
+static void verify_flow_on_attachment_1(void)
+{
+	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
+
+	ck_assert_uint_eq(must_find_flow(&key, "egress entry").ifindex,
+			  TEST_IFINDEX);
+}
+
+static void verify_static_mac_kept(void)
+{
+	assert_mac_learned(SBX1, mac_static);
+}
+
+static void verify_ingress_entry_used(void)
+{
+	struct flow_key key = ingress_key(PROTO_TCP, SERVER, 80, SHARED,
+					  40000, TEST_IFINDEX);
+
+	ck_assert_uint_eq(must_find_flow(&key, "ingress entry").packets, 1);
+}
+
+/* XDP handed the packet to tc: it must not count it as seen. */
+static void verify_ingress_entry_unused(void)
+{
+	struct flow_key key = ingress_key(PROTO_TCP, SERVER, 80, SHARED,
+					  40000, TEST_IFINDEX);
+
+	ck_assert_uint_eq(must_find_flow(&key, "ingress entry").packets, 0);
+}
+
+static void verify_no_flow_of_stranger(void)
+{
+	struct flow_key key = egress_key(PROTO_TCP, NOT_A_SANDBOX, 40000,
+					 SERVER, 80);
+	struct flow flow;
+
+	ck_assert_msg(bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &key,
+					  &flow) != 0,
+		      "a spoofed source got a flow");
+}
+
+/* ---- the table ---- */
+
+enum expected_output {
+	OUT_SAME = 1,		/* the frame comes out as it went in */
+	OUT_NAT,		/* the input with `nat` applied, TTL - 1 */
+	OUT_FRAME,		/* exactly `out_frame` */
+};
+
+#define COUNTED(name) (1u << COUNTER_##name)
+
+struct bpf_case {
+	const char *name;
+	void (*prepare)(void);
+	enum hook hook;
+	const struct frame_spec *in;
+	void (*fill_in)(struct frame_spec *in);
+	int verdict;
+	enum expected_output out;
+	struct rewrite nat;
+	const struct frame_spec *out_frame;
+	void (*fill_out)(struct rewrite *nat);
+	__u32 counted;		/* counters that step by one; others stay */
+	int new_flow_entries;
+	void (*verify)(void);
+	void (*verify_run)(const struct run *run);
+};
+
+#define TO_SANDBOX_1 .dst_addr = SBX1, .dst_mac = MAC_SBX1, .src_mac = MAC_HOST
+
+static const struct bpf_case bpf_cases[] = {
+	/* Egress: translation. */
+	{ "egress TCP SYN: source becomes 10.0.1.5, port 40000 preserved",
+	  .hook = EGRESS, .in = &syn_s1, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_NAT, .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify = verify_syn_flow },
+	{ "egress TCP: the flow's next segment reuses it",
+	  .prepare = with_syn_flow, .hook = EGRESS, .in = &ack_s1,
+	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED),
+	  .verify = verify_flow_established },
+	{ "egress UDP with payload and checksum",
+	  .hook = EGRESS, .in = &udp_s1, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_NAT, .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify = verify_udp_flow },
+	{ "egress UDP with checksum 0: stays 0",
+	  .hook = EGRESS, .in = &udp_s1_no_checksum,
+	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify_run = verify_udp_flow_no_checksum },
+	{ "egress UDP whose new checksum computes to 0: sent as 0xffff",
+	  .hook = EGRESS, .in = &udp_s1_sums_to_zero,
+	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify_run = verify_udp_checksum_all_ones },
+	{ "egress ICMP echo: identifier 7 mapped into the port range",
+	  .hook = EGRESS, .in = &ping_s1, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_NAT, .nat = { .src_addr = SHARED },
+	  .fill_out = expect_allocated_echo_id,
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify_run = verify_ping_flow },
+	{ "egress ICMP echo: identifier in the port range is kept",
+	  .hook = EGRESS, .in = &ping_s1_id_in_range,
+	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify = verify_ping_id_kept },
+	{ "egress: a second sandbox with the same port gets another port",
+	  .prepare = with_sandbox_2_and_syn_flow, .hook = EGRESS,
+	  .in = &syn_s2, .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED }, .fill_out = expect_sandbox_2_port,
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify = verify_both_sandboxes_flows },
+	{ "egress: first shared address full, the second one is used",
+	  .prepare = with_only_port_taken_on_first_addr, .hook = EGRESS,
+	  .in = &syn_s2, .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED2, .src_port = 2000 },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify = verify_second_shared_addr },
+	{ "egress: no free shared port -> drop_no_port, no half flow",
+	  .prepare = with_only_port_taken, .hook = EGRESS, .in = &syn_s2,
+	  .verdict = TC_ACT_SHOT, .out = OUT_SAME,
+	  .counted = COUNTED(DROP_NO_PORT) },
+	{ "egress TCP with IP options",
+	  .hook = EGRESS, .in = &syn_s1_ip_options,
+	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2 },
+	{ "egress: a static MAC is not learned over",
+	  .prepare = with_static_mac, .hook = EGRESS, .in = &syn_s1,
+	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify = verify_static_mac_kept },
+
+	/* Egress: routing. */
+	{ "egress: outside every subnet, no gateway -> drop_no_route",
+	  .hook = EGRESS, .in = &syn_s1_outside, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_NO_ROUTE) },
+	{ "egress: outside every subnet, via the attachment's gateway",
+	  .prepare = with_customer_gateway, .hook = EGRESS,
+	  .in = &syn_s1_outside, .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify = verify_next_hop_is_gateway },
+	{ "egress: in the subnet, direct even with a gateway",
+	  .prepare = with_customer_gateway, .hook = EGRESS, .in = &syn_s1,
+	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify = verify_next_hop_is_server },
+	{ "egress: two subnets, the destination's picks attachment 2",
+	  .prepare = with_two_subnets, .hook = EGRESS,
+	  .in = &syn_s1_to_subnet_2, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_NAT, .nat = { .src_addr = SHARED_ON_SUBNET_2 },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify = verify_flow_on_attachment_2 },
+	{ "egress: two subnets, the destination's picks attachment 1",
+	  .prepare = with_two_subnets, .hook = EGRESS, .in = &syn_s1,
+	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2, .verify = verify_flow_on_attachment_1 },
+	{ "egress: the sandbox's function is gone -> drop_no_route",
+	  .prepare = without_function, .hook = EGRESS, .in = &syn_s1,
+	  .verdict = TC_ACT_SHOT, .out = OUT_SAME,
+	  .counted = COUNTED(DROP_NO_ROUTE) },
+	{ "egress: TTL 1 -> drop_ttl_exceeded",
+	  .hook = EGRESS, .in = &syn_s1_ttl1, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_TTL_EXCEEDED) },
+
+	/* Egress: anti-spoofing and what is not the NAT's. */
+	{ "egress: source 100.64.0.9 is no sandbox -> drop_spoofed_source",
+	  .hook = EGRESS, .in = &syn_spoofed, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_SPOOFED_SOURCE),
+	  .verify = verify_no_flow_of_stranger },
+	{ "egress: sandbox address of another device -> drop_spoofed_source",
+	  .prepare = with_sandbox_1_on_other_device, .hook = EGRESS,
+	  .in = &syn_s1, .verdict = TC_ACT_SHOT, .out = OUT_SAME,
+	  .counted = COUNTED(DROP_SPOOFED_SOURCE) },
+	{ "egress: TCP header cut to 10 bytes -> drop_malformed",
+	  .hook = EGRESS, .in = &tcp_cut_s1, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_MALFORMED) },
+	{ "egress: IP total length past the frame -> drop_malformed",
+	  .hook = EGRESS, .in = &ip_longer_than_frame_s1,
+	  .verdict = TC_ACT_SHOT, .out = OUT_SAME,
+	  .counted = COUNTED(DROP_MALFORMED) },
+	{ "egress: IP version 6 under the IPv4 ethertype -> drop_malformed",
+	  .hook = EGRESS, .in = &ip_version_6_s1, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_MALFORMED) },
+	{ "egress: IPv6 ethertype -> drop_not_ipv4",
+	  .hook = EGRESS, .in = &ipv6_s1, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_NOT_IPV4) },
+	{ "egress: IPv4 fragment -> drop_unsupported",
+	  .hook = EGRESS, .in = &first_fragment_s1, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSUPPORTED) },
+	{ "egress: GRE -> drop_unsupported",
+	  .hook = EGRESS, .in = &gre_s1, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSUPPORTED) },
+	{ "egress: an echo reply starts no flow -> drop_unsupported",
+	  .hook = EGRESS, .in = &echo_reply_from_s1, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSUPPORTED) },
+	{ "egress: ICMP destination unreachable -> drop_unsupported",
+	  .hook = EGRESS, .in = &unreachable_from_s1,
+	  .verdict = TC_ACT_SHOT, .out = OUT_SAME,
+	  .counted = COUNTED(DROP_UNSUPPORTED) },
+
+	/* Egress: the gateway's ARP. */
+	{ "egress ARP: who-has 169.254.1.1 answered with the host MAC",
+	  .hook = EGRESS, .in = &arp_who_has_gateway,
+	  .verdict = TC_ACT_REDIRECT, .out = OUT_FRAME,
+	  .out_frame = &arp_gateway_is_at_host,
+	  .counted = COUNTED(ARP_REPLIED) },
+	{ "egress ARP: who-has another address -> drop_unsupported",
+	  .hook = EGRESS, .in = &arp_who_has_other, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSUPPORTED) },
+	{ "egress ARP: sender is no sandbox -> drop_spoofed_source",
+	  .hook = EGRESS, .in = &arp_from_stranger, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_SPOOFED_SOURCE) },
+	{ "egress ARP: a reply -> drop_unsupported",
+	  .hook = EGRESS, .in = &arp_reply_from_s1, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSUPPORTED) },
+
+	/* Ingress: reverse NAT. */
+	{ "ingress TCP SYN-ACK: to 100.64.0.1:40000, sandbox MACs",
+	  .prepare = with_syn_flow, .hook = INGRESS,
+	  .in = &synack_from_server, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_NAT, .nat = { TO_SANDBOX_1 },
+	  .counted = COUNTED(INGRESS_TRANSLATED),
+	  .verify = verify_ingress_entry_used },
+	{ "ingress UDP reply",
+	  .prepare = with_udp_flow, .hook = INGRESS,
+	  .in = &udp_reply_from_server, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_NAT, .nat = { TO_SANDBOX_1 },
+	  .counted = COUNTED(INGRESS_TRANSLATED) },
+	{ "ingress UDP reply with checksum 0: stays 0",
+	  .prepare = with_udp_flow_no_checksum, .hook = INGRESS,
+	  .in = &udp_reply_no_checksum, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_NAT, .nat = { TO_SANDBOX_1 },
+	  .counted = COUNTED(INGRESS_TRANSLATED),
+	  .verify_run = verify_udp_checksum_still_zero },
+	{ "ingress UDP reply whose new checksum computes to 0: 0xffff",
+	  .prepare = with_udp_flow, .hook = INGRESS,
+	  .in = &udp_reply_sums_to_zero, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_NAT, .nat = { TO_SANDBOX_1 },
+	  .counted = COUNTED(INGRESS_TRANSLATED),
+	  .verify_run = verify_udp_checksum_all_ones },
+	{ "ingress ICMP echo reply: identifier mapped back to 7",
+	  .prepare = with_ping_flow, .hook = INGRESS,
+	  .in = &echo_reply_from_server,
+	  .fill_in = reply_to_allocated_echo_id, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_NAT, .nat = { TO_SANDBOX_1, .icmp_id = 7 },
+	  .counted = COUNTED(INGRESS_TRANSLATED) },
+	{ "ingress: the second sandbox's shared port reaches sandbox 2",
+	  .prepare = with_both_sandboxes_flows, .hook = INGRESS,
+	  .in = &synack_from_server, .fill_in = reply_to_sandbox_2_port,
+	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .dst_addr = SBX2, .dst_port = 40000, .dst_mac = MAC_SBX2,
+		   .src_mac = MAC_HOST },
+	  .counted = COUNTED(INGRESS_TRANSLATED) },
+	{ "ingress: delivered to the static MAC",
+	  .prepare = with_static_mac_and_syn_flow, .hook = INGRESS,
+	  .in = &synack_from_server, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_NAT,
+	  .nat = { .dst_addr = SBX1, .dst_mac = MAC_STATIC,
+		   .src_mac = MAC_HOST },
+	  .counted = COUNTED(INGRESS_TRANSLATED) },
+
+	/* Ingress: what is not a flow's goes to the host, untouched. */
+	{ "ingress: no flow -> host stack, ingress_not_ours",
+	  .hook = INGRESS, .in = &synack_from_server, .verdict = TC_ACT_OK,
+	  .out = OUT_SAME, .counted = COUNTED(INGRESS_NOT_OURS) },
+	{ "ingress: right server, wrong source port -> not translated",
+	  .prepare = with_syn_flow, .hook = INGRESS,
+	  .in = &synack_from_wrong_port, .verdict = TC_ACT_OK,
+	  .out = OUT_SAME, .counted = COUNTED(INGRESS_NOT_OURS) },
+	{ "ingress: another server, right ports -> not translated",
+	  .prepare = with_syn_flow, .hook = INGRESS,
+	  .in = &synack_from_other_server, .verdict = TC_ACT_OK,
+	  .out = OUT_SAME, .counted = COUNTED(INGRESS_NOT_OURS) },
+	{ "ingress: the flow is another attachment's -> not translated",
+	  .prepare = with_flow_on_other_attachment, .hook = INGRESS,
+	  .in = &synack_from_server, .verdict = TC_ACT_OK, .out = OUT_SAME,
+	  .counted = COUNTED(INGRESS_NOT_OURS) },
+	{ "ingress: TCP header cut to 10 bytes -> passed untouched",
+	  .hook = INGRESS, .in = &tcp_cut_from_server,
+	  .verdict = TC_ACT_OK, .out = OUT_SAME },
+	{ "ingress: IPv6 -> passed untouched",
+	  .hook = INGRESS, .in = &ipv6_from_server, .verdict = TC_ACT_OK,
+	  .out = OUT_SAME },
+	{ "ingress: ARP -> passed untouched",
+	  .hook = INGRESS, .in = &arp_from_server, .verdict = TC_ACT_OK,
+	  .out = OUT_SAME },
+
+	/* Ingress: drops. */
+	{ "ingress: the flow's sandbox is gone -> drop_stale_flow",
+	  .prepare = with_syn_flow_then_sandbox_gone, .hook = INGRESS,
+	  .in = &synack_from_server, .verdict = TC_ACT_SHOT, .out = OUT_SAME,
+	  .counted = COUNTED(DROP_STALE_FLOW) },
+	{ "ingress: TTL 1 -> drop_ttl_exceeded",
+	  .prepare = with_syn_flow, .hook = INGRESS,
+	  .in = &synack_from_server_ttl1, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_TTL_EXCEEDED) },
+
+	/* XDP ingress: the same NAT with its own checksum arithmetic, for
+	 * sandboxes that take XDP frames; the rest it leaves to tc. */
+	{ "XDP ingress TCP SYN-ACK to a tap sandbox: translated",
+	  .prepare = tap_with_syn_flow, .hook = XDP_INGRESS,
+	  .in = &synack_from_server, .verdict = XDP_REDIRECT, .out = OUT_NAT,
+	  .nat = { TO_SANDBOX_1 },
+	  .counted = COUNTED(INGRESS_TRANSLATED) |
+		     COUNTED(INGRESS_XDP_FAST_PATH),
+	  .verify = verify_ingress_entry_used },
+	{ "XDP ingress UDP reply",
+	  .prepare = tap_with_udp_flow, .hook = XDP_INGRESS,
+	  .in = &udp_reply_from_server, .verdict = XDP_REDIRECT,
+	  .out = OUT_NAT, .nat = { TO_SANDBOX_1 },
+	  .counted = COUNTED(INGRESS_TRANSLATED) |
+		     COUNTED(INGRESS_XDP_FAST_PATH) },
+	{ "XDP ingress UDP reply with checksum 0: stays 0",
+	  .prepare = tap_with_udp_flow_no_checksum, .hook = XDP_INGRESS,
+	  .in = &udp_reply_no_checksum, .verdict = XDP_REDIRECT,
+	  .out = OUT_NAT, .nat = { TO_SANDBOX_1 },
+	  .counted = COUNTED(INGRESS_TRANSLATED) |
+		     COUNTED(INGRESS_XDP_FAST_PATH),
+	  .verify_run = verify_udp_checksum_still_zero },
+	{ "XDP ingress UDP reply whose new checksum computes to 0: 0xffff",
+	  .prepare = tap_with_udp_flow, .hook = XDP_INGRESS,
+	  .in = &udp_reply_sums_to_zero, .verdict = XDP_REDIRECT,
+	  .out = OUT_NAT, .nat = { TO_SANDBOX_1 },
+	  .counted = COUNTED(INGRESS_TRANSLATED) |
+		     COUNTED(INGRESS_XDP_FAST_PATH),
+	  .verify_run = verify_udp_checksum_all_ones },
+	{ "XDP ingress ICMP echo reply: identifier mapped back to 7",
+	  .prepare = tap_with_ping_flow, .hook = XDP_INGRESS,
+	  .in = &echo_reply_from_server,
+	  .fill_in = reply_to_allocated_echo_id, .verdict = XDP_REDIRECT,
+	  .out = OUT_NAT, .nat = { TO_SANDBOX_1, .icmp_id = 7 },
+	  .counted = COUNTED(INGRESS_TRANSLATED) |
+		     COUNTED(INGRESS_XDP_FAST_PATH) },
+	{ "XDP ingress: veth sandbox -> XDP_PASS to tc, untouched",
+	  .prepare = with_syn_flow, .hook = XDP_INGRESS,
+	  .in = &synack_from_server, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(INGRESS_XDP_TO_TC),
+	  .verify = verify_ingress_entry_unused },
+	{ "XDP ingress: checksum seed (offload) -> XDP_PASS to tc",
+	  .prepare = tap_with_udp_flow, .hook = XDP_INGRESS,
+	  .in = &udp_reply_seed_only, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(INGRESS_XDP_TO_TC) },
+	{ "XDP ingress: no flow -> XDP_PASS, ingress_not_ours",
+	  .prepare = with_tap_sandbox, .hook = XDP_INGRESS,
+	  .in = &synack_from_server, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(INGRESS_NOT_OURS) },
+	{ "XDP ingress: Ethernet + 10 bytes of IP -> XDP_PASS untouched",
+	  .prepare = tap_with_syn_flow, .hook = XDP_INGRESS,
+	  .in = &ip_cut_from_server, .verdict = XDP_PASS, .out = OUT_SAME },
+	{ "XDP ingress: ARP -> XDP_PASS untouched",
+	  .hook = XDP_INGRESS, .in = &arp_from_server, .verdict = XDP_PASS,
+	  .out = OUT_SAME },
+	{ "XDP ingress: TTL 1 -> XDP_DROP, drop_ttl_exceeded",
+	  .prepare = tap_with_syn_flow, .hook = XDP_INGRESS,
+	  .in = &synack_from_server_ttl1, .verdict = XDP_DROP,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_TTL_EXCEEDED) },
+};
+
+/* ---- the runner ---- */
+
+static bool mac_is_zero(const uint8_t *mac)
+{
+	static const uint8_t zero[6];
+
+	return memcmp(mac, zero, sizeof(zero)) == 0;
+}
+
+/* The input with the NAT's changes, built from scratch (so with freshly
+ * computed checksums) and TTL one lower. */
+static struct frame_spec translated(const struct frame_spec *in,
+				    const struct rewrite *nat)
+{
+	struct frame_spec out = *in;
+
+	if (nat->src_addr)
+		out.src_addr = nat->src_addr;
+	if (nat->dst_addr)
+		out.dst_addr = nat->dst_addr;
+	if (nat->src_port)
+		out.src_port = nat->src_port;
+	if (nat->dst_port)
+		out.dst_port = nat->dst_port;
+	if (nat->icmp_id)
+		out.icmp_id = nat->icmp_id;
+	if (!mac_is_zero(nat->dst_mac))
+		memcpy(out.dst_mac, nat->dst_mac, 6);
+	if (!mac_is_zero(nat->src_mac))
+		memcpy(out.src_mac, nat->src_mac, 6);
+	out.ttl = (uint8_t)((in->ttl ? in->ttl : 64) - 1);
+	return out;
+}
+
+static size_t expected_frame(const struct bpf_case *c,
+			     const struct frame_spec *in,
+			     const struct rewrite *nat, uint8_t *buf)
+{
+	struct frame_spec out;
+
+	switch (c->out) {
+	case OUT_NAT:
+		out = translated(in, nat);
+		return frame_build(&out, buf, FRAME_MAX);
+	case OUT_FRAME:
+		return frame_build(c->out_frame, buf, FRAME_MAX);
+	default:
+		return frame_build(in, buf, FRAME_MAX);
+	}
+}
+
+static void assert_frame_is(const char *name, const struct run *run,
+			    const uint8_t *want, size_t want_len)
+{
+	size_t i;
+
+	ck_assert_msg(run->out_len == want_len, "%s: output is %zu bytes, "
+		      "want %zu", name, run->out_len, want_len);
+	for (i = 0; i < want_len; i++)
+		ck_assert_msg(run->out[i] == want[i], "%s: output byte %zu "
+			      "(%s) is %#04x, want %#04x", name, i,
+			      frame_field_name(want, want_len, i), run->out[i],
+			      want[i]);
+}
+
+/* Well-formed IPv4 in, so the output's checksums must hold. */
+static bool has_checksums(const struct frame_spec *in)
+{
+	return in->kind == FRAME_IPV4 && !in->truncate_to &&
+	       !in->tot_len_error && !in->version && !in->l4_checksum_seed;
+}
+
+static void assert_counter_steps(const char *name,
+				 const __u64 before[COUNTER_MAX],
+				 __u32 counted)
+{
+	__u64 after[COUNTER_MAX];
+	__u32 i;
+
+	read_counters(after);
+	for (i = 0; i < COUNTER_MAX; i++) {
+		__u64 want = (counted >> i) & 1;
+
+		ck_assert_msg(after[i] - before[i] == want, "%s: counter %s "
+			      "moved by %llu, want %llu", name,
+			      sharenat_counter_name(i),
+			      (unsigned long long)(after[i] - before[i]),
+			      (unsigned long long)want);
+	}
+}
+
+/*
+ * The frame again, as a CHECKSUM_COMPLETE skb (what a NIC that sums every
+ * packet hands up). The kernel then fails the run with EBADMSG if the
+ * program left skb->csum out of step with the bytes, which is what an L4
+ * checksum update without BPF_F_PSEUDO_HDR does; in a plain test run
+ * (CHECKSUM_NONE) that flag changes no byte. The state the first run left
+ * (a flow it made) gives the same verdict and bytes again.
+ */
+static void assert_same_as_checksum_complete(const struct bpf_case *c,
+					     const struct frame_spec *in,
+					     const struct run *first)
+{
+	struct run again;
+	int err;
+
+	err = try_run(c->hook, in, BPF_F_TEST_SKB_CHECKSUM_COMPLETE, &again);
+	ck_assert_msg(err != -EBADMSG, "%s: as CHECKSUM_COMPLETE, skb->csum "
+		      "no longer matches the packet (EBADMSG)", c->name);
+	ck_assert_msg(!err, "%s: BPF_PROG_TEST_RUN with "
+		      "BPF_F_TEST_SKB_CHECKSUM_COMPLETE failed: %s (the "
+		      "kernel needs that flag, Linux 6.15 or later)", c->name,
+		      strerror(-err));
+	ck_assert_msg(again.verdict == first->verdict, "%s: as "
+		      "CHECKSUM_COMPLETE, verdict %d, was %d", c->name,
+		      again.verdict, first->verdict);
+	assert_frame_is(c->name, &again, first->out, first->out_len);
+}
+
+START_TEST(test_bpf_case)
+{
+	const struct bpf_case *c = &bpf_cases[_i];
+	struct frame_spec in = *c->in;
+	struct rewrite nat = c->nat;
+	__u64 counters_before[COUNTER_MAX];
+	unsigned int flows_before;
+	uint8_t want[FRAME_MAX];
+	size_t want_len;
+	const char *why;
+	struct run run;
+
+	if (c->prepare)
+		c->prepare();
+	if (c->fill_in)
+		c->fill_in(&in);
+	read_counters(counters_before);
+	flows_before = count_flow_entries();
+
+	run_frame(c->hook, &in, &run);
+
+	ck_assert_msg(run.verdict == c->verdict, "%s: verdict %s (%d), want "
+		      "%s (%d)", c->name, verdict_name(c->hook, run.verdict),
+		      run.verdict, verdict_name(c->hook, c->verdict),
+		      c->verdict);
+	if (c->fill_out)
+		c->fill_out(&nat);
+	want_len = expected_frame(c, &in, &nat, want);
+	assert_frame_is(c->name, &run, want, want_len);
+	if (has_checksums(&in)) {
+		why = frame_checksum_error(run.out, run.out_len);
+		ck_assert_msg(why == NULL, "%s: %s", c->name, why);
+	}
+	assert_counter_steps(c->name, counters_before, c->counted);
+	ck_assert_msg((int)count_flow_entries() - (int)flows_before ==
+		      c->new_flow_entries, "%s: %u flow entries, want %d more "
+		      "than %u", c->name, count_flow_entries(),
+		      c->new_flow_entries, flows_before);
+	if (c->verify)
+		c->verify();
+	if (c->verify_run)
+		c->verify_run(&run);
+	/* IPv4 only: the ARP answer rewrites the ARP body without
+	 * BPF_F_RECOMPUTE_CSUM, which leaves a CHECKSUM_COMPLETE skb->csum
+	 * stale, but ARP has no checksum and the reply is transmitted,
+	 * where skb->csum is not checked. */
+	if (c->hook != XDP_INGRESS && c->in->kind == FRAME_IPV4)
+		assert_same_as_checksum_complete(c, &in, &run);
+}
+END_TEST
+
+/* The fixture itself: the base configuration is in the maps, and a test
+ * run really reports the program's verdict (a spoofed frame is dropped),
+ * so a table case cannot pass on a program that never ran. */
+START_TEST(test_fixture_is_loaded)
+{
+	struct sandbox sbx = must_find_sandbox(SBX1);
+	__u64 counters[COUNTER_MAX];
+	struct run run;
+	__u32 i;
+
+	ck_assert_str_eq(sbx.id, "s1");
+	ck_assert_uint_eq(sbx.ifindex, TEST_IFINDEX);
+	ck_assert_uint_eq(count_flow_entries(), 0);
+	read_counters(counters);
+	for (i = 0; i < COUNTER_MAX; i++)
+		ck_assert_msg(counters[i] == 0, "counter %s starts at %llu",
+			      sharenat_counter_name(i),
+			      (unsigned long long)counters[i]);
+	run_frame(EGRESS, &syn_spoofed, &run);
+	ck_assert_int_eq(run.verdict, TC_ACT_SHOT);
+	run_frame(EGRESS, &syn_s1, &run);
+	ck_assert_int_eq(run.verdict, TC_ACT_REDIRECT);
+	ck_assert_int_ne(memcmp(run.in, run.out, run.in_len), 0);
+}
+END_TEST
+
+/*
+ * A full table refuses a new flow with a counted drop and leaves no half
+ * of it behind (design.md: flows are inserted and removed as pairs). With
+ * room for 3 entries the second flow's ingress entry fits and its egress
+ * entry does not, so the ingress entry must be taken out again; with room
+ * for 2 the ingress entry itself does not fit.
+ */
+static void assert_second_flow_refused(void)
+{
+	struct flow_key half = ingress_key(PROTO_TCP, SERVER, 80, SHARED,
+					   40000, TEST_IFINDEX);
+	__u64 before[COUNTER_MAX];
+	struct run run;
+
+	with_syn_flow();
+	add_sandbox_2();
+	ck_assert_uint_eq(count_flow_entries(), 2);
+	read_counters(before);
+	run_frame(EGRESS, &syn_s2, &run);
+	ck_assert_msg(run.verdict == TC_ACT_SHOT, "a flow beyond the table "
+		      "got %s", verdict_name(EGRESS, run.verdict));
+	assert_frame_is("flow table full", &run, run.in, run.in_len);
+	assert_counter_steps("flow table full", before,
+			     COUNTED(DROP_FLOW_TABLE_FULL));
+	ck_assert_uint_eq(count_flow_entries(), 2);
+	/* The survivor is sandbox 1's whole pair. */
+	assert_flow_pair(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
+	ck_assert_uint_eq(ntohl(must_find_flow(&half, "ingress entry")
+				.nat_addr), SBX1);
+}
+
+static void load_with_3_flow_entries(void)
+{
+	flow_table_size = 3;
+	load_programs();
+}
+
+static void load_with_2_flow_entries(void)
+{
+	flow_table_size = 2;
+	load_programs();
+}
+
+START_TEST(test_flow_table_full)
+{
+	assert_second_flow_refused();
+}
+END_TEST
+
+Suite *bpf_suite(void)
+{
+	Suite *suite = suite_create("bpf");
+	TCase *tc = tcase_create("tc programs");
+	TCase *full3 = tcase_create("flows: room for 3 entries");
+	TCase *full2 = tcase_create("flows: room for 2 entries");
+
+	/* A fresh skeleton per test: no state leaks from one case to the
+	 * next. Checked fixtures run in the test's process, so a load
+	 * failure fails that test with its message. */
+	tcase_add_checked_fixture(tc, load_programs, unload_programs);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_fixture_is_loaded);
+	tcase_add_loop_test(tc, test_bpf_case, 0, (int)ARRAY_SIZE(bpf_cases));
+	suite_add_tcase(suite, tc);
+
+	tcase_add_checked_fixture(full3, load_with_3_flow_entries,
+				  unload_programs);
+	tcase_set_timeout(full3, 30);
+	tcase_add_test(full3, test_flow_table_full);
+	suite_add_tcase(suite, full3);
+
+	tcase_add_checked_fixture(full2, load_with_2_flow_entries,
+				  unload_programs);
+	tcase_set_timeout(full2, 30);
+	tcase_add_test(full2, test_flow_table_full);
+	suite_add_tcase(suite, full2);
+	return suite;
+}
