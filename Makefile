@@ -17,12 +17,12 @@ CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_BPF := $(shell pkg-config --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf -lelf -lz)
 LDLIBS_CHK := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -Iinclude -Ibpf -I$(BUILD)
 
 BPF_SRCS   := $(wildcard bpf/*.h) bpf/sharenat.bpf.c include/sharenat.h
 USER_LIB   := user/parse.c user/error.c user/pins.c user/tc.c user/netdev.c \
-              user/map_iter.c user/xdp.c \
+              user/map_iter.c user/xdp.c user/security_group.c \
               user/attachment.c user/function.c user/sandbox.c user/flows.c \
               user/counters.c
 USER_CLI   := user/main.c user/cli.c user/output.c

@@ -65,7 +65,7 @@ static __always_inline int drop(enum counter why)
 
 /* A new flow's first packet: find where it goes and make the pair. */
 static __always_inline struct flow *
-new_egress_flow(const struct packet *pkt, const struct sandbox *sbx,
+new_egress_flow(const struct packet *pkt, struct sandbox *sbx,
 		const struct flow_key *key, enum counter *why)
 {
 	const struct attachment *att;
@@ -85,10 +85,11 @@ new_egress_flow(const struct packet *pkt, const struct sandbox *sbx,
 	}
 	att = route_of(fn, pkt->dst_addr, &next_hop);
 	if (!att) {
+		count_function(fn->id, FUNCTION_DROP_NO_ROUTE);
 		*why = COUNTER_DROP_NO_ROUTE;
 		return NULL;
 	}
-	return flow_create(pkt, sbx, att, next_hop, key, why);
+	return flow_create(pkt, sbx, fn, att, next_hop, key, why);
 }
 
 static __always_inline int nat_egress(struct __sk_buff *skb)
@@ -134,6 +135,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 			return drop(why);
 	}
 	flow_touch(flow, &pkt);
+	count_function(sbx->function_id, FUNCTION_PACKETS_OUT);
 
 	old_src = pkt.src_addr;
 	old_port = pkt.src_port;

@@ -54,6 +54,7 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 		return INGRESS_PASS;
 	}
 	flow_touch(flow, &pkt);
+	count_function(sbx->function_id, FUNCTION_PACKETS_IN);
 
 	if (rewrite_addr(c, &pkt, IP_DADDR_OFF, pkt.dst_addr,
 			 flow->nat_addr) ||

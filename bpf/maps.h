@@ -40,8 +40,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } function_ids SEC(".maps");
 
+/* security_groups: group id -> struct security_group (egress allow rules).
+ * Written by the CLI (sg add/del). Read by egress on a flow's first packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_SECURITY_GROUPS);
+	__type(key, __u32);
+	__type(value, struct security_group);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} security_groups SEC(".maps");
+
+/* security_group_ids: group name -> group id. CLI only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_SECURITY_GROUPS);
+	__type(key, struct name_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} security_group_ids SEC(".maps");
+
 /* sandboxes: sandbox address (network order) -> struct sandbox.
- * Written by the CLI (sandbox add/del); egress writes the learned MAC.
+ * Written by the CLI (sandbox add/del); egress writes the learned MAC and
+ * counts ports_in_use up, expiry counts it down.
  * Read by egress (anti-spoofing: the address must belong to the device the
  * packet came in on) and ingress (where and to which MAC to deliver). */
 struct {
@@ -63,9 +83,9 @@ struct {
 } sandbox_ids SEC(".maps");
 
 /* flows: struct flow_key -> struct flow, two entries per flow (egress and
- * ingress key). Written by egress (both entries of a new flow, as a pair)
- * and by the CLI (removes pairs on sandbox del and detach). Read by both
- * programs. A plain hash, not LRU: a full table refuses new flows with a
+ * ingress key). Written by egress (both entries of a new flow, as a pair),
+ * by the egress entry's timer (removes the pair when idle) and by the CLI
+ * (removes pairs on sandbox del and detach). Read by both programs. A plain hash, not LRU: a full table refuses new flows with a
  * counted drop instead of evicting one half of a live flow. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -95,6 +115,17 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } counters SEC(".maps");
+
+/* function_counters: function id -> struct function_counters, per CPU.
+ * Written by both programs; zeroed by the CLI when an id is (re)used.
+ * Read (summed) by `sharenat stats`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SHARENAT_MAX_FUNCTIONS);
+	__type(key, __u32);
+	__type(value, struct function_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} function_counters SEC(".maps");
 
 static __always_inline void count(enum counter which)
 {

@@ -31,6 +31,12 @@ struct sharenat *sharenat_open(const char *pin_dir,
 			       enum sharenat_open_mode mode,
 			       struct sharenat_error *err);
 void sharenat_close(struct sharenat *sn);
+/* Close after a failed operation: when this open loaded the programs and
+ * nothing was configured, unload them too, so the failure leaves no trace. */
+void sharenat_close_failed(struct sharenat *sn);
+/* Unpin programs and maps when nothing is configured any more (after the
+ * last detach); the state reads as "not loaded" again. */
+void sharenat_unload_if_empty(struct sharenat *sn);
 /* False when the pin directory holds no loaded sharenat (yet). */
 bool sharenat_is_loaded(const char *pin_dir);
 
@@ -48,6 +54,7 @@ struct sharenat_attach_spec {
 	 * off), XDP in front of tc on any other device. */
 	bool hook_set;
 	enum ingress_hook hook;
+	struct flow_timeouts timeouts;	/* seconds; 0: the default */
 };
 
 int sharenat_attach(struct sharenat *sn,
@@ -68,7 +75,20 @@ struct sharenat_function_spec {
 	const char *name;
 	struct sharenat_subnet_ref subnets[SHARENAT_MAX_FUNCTION_SUBNETS];
 	unsigned int subnet_count;
+	const char *security_group;	/* NULL: none, everything allowed */
+	__u32 port_quota;		/* 0: SHARENAT_DEFAULT_PORT_QUOTA */
 };
+
+struct sharenat_sg_spec {
+	const char *name;
+	struct sg_rule rules[SHARENAT_MAX_SG_RULES];
+	unsigned int rule_count;
+};
+
+int sharenat_sg_add(struct sharenat *sn, const struct sharenat_sg_spec *spec,
+		    struct sharenat_error *err);
+int sharenat_sg_del(struct sharenat *sn, const char *name,
+		    struct sharenat_error *err);
 
 int sharenat_function_add(struct sharenat *sn,
 			  const struct sharenat_function_spec *spec,
@@ -96,6 +116,7 @@ typedef int (*sharenat_attachment_fn)(const struct attachment *att,
 				      void *ctx);
 typedef int (*sharenat_function_fn)(const struct function *fn, void *ctx);
 typedef int (*sharenat_sandbox_fn)(const struct sandbox *sbx, void *ctx);
+typedef int (*sharenat_sg_fn)(const struct security_group *sg, void *ctx);
 /* One flow: its egress key and both entries' values. */
 typedef int (*sharenat_flow_fn)(const struct flow_key *egress_key,
 				const struct flow *egress,
@@ -109,6 +130,14 @@ int sharenat_for_each_sandbox(struct sharenat *sn, sharenat_sandbox_fn fn,
 			      void *ctx);
 int sharenat_for_each_flow(struct sharenat *sn, sharenat_flow_fn fn,
 			   void *ctx);
+int sharenat_for_each_sg(struct sharenat *sn, sharenat_sg_fn fn, void *ctx);
+int sharenat_sg_lookup(struct sharenat *sn, __u32 id,
+		       struct security_group *out);
+/* Per-function counters summed over CPUs. */
+int sharenat_read_function_counters(struct sharenat *sn, __u32 function_id,
+				    struct function_counters *out,
+				    struct sharenat_error *err);
+const char *sharenat_function_counter_name(enum function_counter which);
 /* One entry by its key; 0, or -1 when there is none. */
 int sharenat_sandbox_lookup(struct sharenat *sn, __be32 addr,
 			    struct sandbox *out);

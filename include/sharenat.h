@@ -11,16 +11,21 @@
 
 #ifdef __BPF__
 #include "vmlinux.h"
+#define SHARENAT_INLINE static __always_inline
 #else
+#include <linux/bpf.h>
 #include <linux/types.h>
+#define SHARENAT_INLINE static inline
 #endif
 
 #define SHARENAT_NAME_MAX 32		/* function, group and sandbox names, NUL included */
 #define SHARENAT_MAX_SHARED_ADDRS 4	/* --ip per attachment */
 #define SHARENAT_MAX_FUNCTION_SUBNETS 4	/* --subnet per function */
+#define SHARENAT_MAX_SG_RULES 16		/* --allow per security group */
 
 #define SHARENAT_MAX_ATTACHMENTS 256
-#define SHARENAT_MAX_FUNCTIONS 4096
+#define SHARENAT_MAX_FUNCTIONS 4096	/* ids are 1 .. this - 1 */
+#define SHARENAT_MAX_SECURITY_GROUPS 1024
 #define SHARENAT_MAX_SANDBOXES 16384
 /* Two entries per flow (one per direction), so half of this many flows. */
 #define SHARENAT_MAX_FLOW_ENTRIES 262144
@@ -30,6 +35,17 @@
 #define SHARENAT_POOL_ADDR 0x64400000u	/* 100.64.0.0, host order */
 #define SHARENAT_POOL_MASK 0xffc00000u	/* /10 */
 #define SHARENAT_GATEWAY_ADDR 0xa9fe0101u	/* 169.254.1.1, host order */
+
+/* Default idle timeouts, seconds: RFC 5382 (TCP established >= 2 h 4 min,
+ * transitory >= 4 min), RFC 4787 (UDP >= 2 min, 5 recommended), RFC 5508
+ * (ICMP query >= 60 s). */
+#define SHARENAT_TCP_ESTABLISHED_TIMEOUT 7440
+#define SHARENAT_TCP_TRANSITORY_TIMEOUT 240
+#define SHARENAT_UDP_TIMEOUT 300
+#define SHARENAT_ICMP_TIMEOUT 60
+
+/* Default shared ports one sandbox may hold at once (see docs/cli.md). */
+#define SHARENAT_DEFAULT_PORT_QUOTA 1024
 
 /* How many candidate shared ports a new flow tries before it is refused. */
 #define SHARENAT_PORT_PROBES 32
@@ -57,6 +73,14 @@ struct name_key {
 	char name[SHARENAT_NAME_MAX];
 };
 
+/* Idle timeouts of an attachment's flows, in seconds. */
+struct flow_timeouts {
+	__u32 tcp_established;
+	__u32 tcp_transitory;
+	__u32 udp;
+	__u32 icmp;
+};
+
 /* Value of map `attachments`, keyed by the shared device's ifindex. */
 struct attachment {
 	__u32 ifindex;
@@ -72,7 +96,8 @@ struct attachment {
 	/* bit i: the loader added shared_addrs[i] to the device and removes
 	 * it on detach; an address the user configured is left alone. */
 	__u8 added_addrs;
-	__u8 pad;
+	__u8 arp_ignore_before;		/* the device's arp_ignore before attach */
+	struct flow_timeouts timeouts;
 };
 
 /* One (subnet, attachment) pair of a function. */
@@ -88,6 +113,28 @@ struct function {
 	struct function_subnet subnets[SHARENAT_MAX_FUNCTION_SUBNETS];
 	__u32 subnet_count;
 	__u32 id;
+	__u32 security_group;		/* id; 0: no group, everything allowed */
+	__u32 port_quota;		/* shared ports one sandbox may hold */
+};
+
+/* One egress allow rule: protocol (0: all), destination CIDR, and for TCP
+ * and UDP a destination port range (host order, inclusive). */
+struct sg_rule {
+	__be32 addr;
+	__be32 mask;
+	__u16 port_lo;
+	__u16 port_hi;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* Value of map `security_groups`, keyed by group id. Once a function has a
+ * group, a new flow that no rule allows is dropped. */
+struct security_group {
+	char name[SHARENAT_NAME_MAX];
+	__u32 id;
+	__u32 rule_count;
+	struct sg_rule rules[SHARENAT_MAX_SG_RULES];
 };
 
 /* Value of map `sandboxes`, keyed by the sandbox's address (network
@@ -106,6 +153,10 @@ struct sandbox {
 	 * cannot be seen from this side, so veth sandboxes take tc's path. */
 	__u8 xdp_frames;
 	__u8 pad[2];
+	/* Flows (each holds one shared port) this sandbox has now: egress
+	 * adds one per new flow, expiry takes it back. */
+	__u32 ports_in_use;
+	__u32 pad2;
 	__u64 added_ns;			/* CLOCK_MONOTONIC at sandbox add */
 };
 
@@ -133,30 +184,69 @@ struct flow_key {
 	__u32 attachment;		/* ingress: shared device ifindex; egress: 0 */
 };
 
+/* TCP flags seen in one direction of a flow (struct flow tcp_seen). */
+#define FLOW_SEEN_SYN 0x01
+#define FLOW_SEEN_FIN 0x02
+#define FLOW_SEEN_RST 0x04
+
 enum flow_tcp_state {
-	TCP_STATE_NONE = 0,
-	TCP_STATE_SYN_SENT,
-	TCP_STATE_ESTABLISHED,
-	TCP_STATE_FIN_WAIT,
-	TCP_STATE_CLOSED,		/* RST seen or both FINs */
+	TCP_STATE_NONE = 0,		/* not TCP */
+	TCP_STATE_OPENING,		/* SYN one way only */
+	TCP_STATE_ESTABLISHED,		/* SYN both ways, no FIN or RST */
+	TCP_STATE_CLOSING,		/* a FIN */
+	TCP_STATE_CLOSED,		/* RST, or FIN both ways */
 };
 
 /*
  * Value of map `flows`. Both entries of a pair name the address and port
  * that replace the packet's local end: egress, the shared address and port
  * (new source); ingress, the sandbox's address and port (new destination).
+ * Each entry counts and times its own direction; the egress entry holds the
+ * timer that expires the pair (it sleeps until the flow's idle timeout and
+ * re-arms itself while packets keep coming).
  */
 struct flow {
 	__be32 nat_addr;
 	__be16 nat_port;
-	__u8 tcp_state;			/* enum flow_tcp_state, egress entry */
+	__u8 tcp_seen;			/* FLOW_SEEN_* in this direction */
 	__u8 pad;
 	__u32 ifindex;			/* device the packet is redirected to */
 	__be32 next_hop;		/* egress: customer-side next hop */
-	__u64 created_ns;
 	__u64 last_seen_ns;
 	__u64 packets;
+	struct bpf_timer timer;		/* egress entry only */
 };
+
+/* The ingress key of the flow whose egress entry this is. ICMP echo: the
+ * reply names the identifier in dst_port only. */
+SHARENAT_INLINE void flow_reverse_key(const struct flow_key *egress_key,
+				      const struct flow *egress,
+				      struct flow_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->src_addr = egress_key->dst_addr;
+	key->dst_addr = egress->nat_addr;
+	key->src_port = egress_key->proto == 1 /* ICMP */ ? 0 :
+			egress_key->dst_port;
+	key->dst_port = egress->nat_port;
+	key->proto = egress_key->proto;
+	key->direction = FLOW_INGRESS;
+	key->attachment = egress->ifindex;
+}
+
+/* One state for the pair, from what each direction has seen. */
+SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
+{
+	__u8 both = out_seen & in_seen, any = out_seen | in_seen;
+
+	if ((any & FLOW_SEEN_RST) || (both & FLOW_SEEN_FIN))
+		return TCP_STATE_CLOSED;
+	if (any & FLOW_SEEN_FIN)
+		return TCP_STATE_CLOSING;
+	if (both & FLOW_SEEN_SYN)
+		return TCP_STATE_ESTABLISHED;
+	return TCP_STATE_OPENING;
+}
 
 /*
  * Named counters of map `counters` (per-CPU array indexed by the enum).
@@ -169,10 +259,13 @@ struct flow {
 	X(INGRESS_XDP_FAST_PATH, "ingress_xdp_fast_path")		\
 	X(INGRESS_XDP_TO_TC, "ingress_xdp_to_tc")			\
 	X(FLOW_CREATED, "flow_created")					\
+	X(FLOW_EXPIRED, "flow_expired")					\
 	X(ARP_REPLIED, "arp_replied")					\
 	X(INGRESS_NOT_OURS, "ingress_not_ours")				\
 	X(DROP_SPOOFED_SOURCE, "drop_spoofed_source")			\
 	X(DROP_NO_ROUTE, "drop_no_route")				\
+	X(DROP_SECURITY_GROUP, "drop_security_group")			\
+	X(DROP_PORT_QUOTA, "drop_port_quota")				\
 	X(DROP_NOT_IPV4, "drop_not_ipv4")				\
 	X(DROP_UNSUPPORTED, "drop_unsupported")			\
 	X(DROP_MALFORMED, "drop_malformed")				\
@@ -187,5 +280,29 @@ enum counter {
 	COUNTER_MAX
 };
 #undef SHARENAT_COUNTER_ENUM
+
+/*
+ * Per-function counters, map `function_counters` (per-CPU array indexed by
+ * function id, each slot one struct function_counters).
+ */
+#define SHARENAT_FUNCTION_COUNTERS(X)					\
+	X(PACKETS_OUT, "packets_out")					\
+	X(PACKETS_IN, "packets_in")					\
+	X(FLOWS_CREATED, "flows_created")				\
+	X(DROP_SECURITY_GROUP, "drop_security_group")			\
+	X(DROP_PORT_QUOTA, "drop_port_quota")				\
+	X(DROP_NO_ROUTE, "drop_no_route")				\
+	X(DROP_NO_PORT, "drop_no_port")
+
+#define SHARENAT_FUNCTION_COUNTER_ENUM(name, text) FUNCTION_##name,
+enum function_counter {
+	SHARENAT_FUNCTION_COUNTERS(SHARENAT_FUNCTION_COUNTER_ENUM)
+	FUNCTION_COUNTER_MAX
+};
+#undef SHARENAT_FUNCTION_COUNTER_ENUM
+
+struct function_counters {
+	__u64 values[FUNCTION_COUNTER_MAX];
+};
 
 #endif /* SHARENAT_H */

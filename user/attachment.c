@@ -119,6 +119,15 @@ int sharenat_attach(struct sharenat *sn,
 	att.port_lo = spec->port_lo;
 	att.port_hi = spec->port_hi;
 	att.mapping = (__u8)spec->mapping;
+	att.timeouts = spec->timeouts;
+	if (!att.timeouts.tcp_established)
+		att.timeouts.tcp_established = SHARENAT_TCP_ESTABLISHED_TIMEOUT;
+	if (!att.timeouts.tcp_transitory)
+		att.timeouts.tcp_transitory = SHARENAT_TCP_TRANSITORY_TIMEOUT;
+	if (!att.timeouts.udp)
+		att.timeouts.udp = SHARENAT_UDP_TIMEOUT;
+	if (!att.timeouts.icmp)
+		att.timeouts.icmp = SHARENAT_ICMP_TIMEOUT;
 	if (spec->hook_set) {
 		att.hook = (__u8)spec->hook;
 	} else {
@@ -130,7 +139,9 @@ int sharenat_attach(struct sharenat *sn,
 						    INGRESS_HOOK_TC;
 	}
 
-	if (netdev_arp_ignore_foreign(spec->dev, WHAT, err))
+	if (netdev_arp_ignore_get(spec->dev, &att.arp_ignore_before, WHAT,
+				  err) ||
+	    netdev_arp_ignore_set(spec->dev, 1, WHAT, err))
 		return -1;
 	for (i = 0; i < att.shared_addr_count; i++) {
 		if (netdev_has_addr(ifindex, att.shared_addrs[i]))
@@ -158,6 +169,7 @@ err_entry:
 	bpf_map_delete_elem(sn->attachments_fd, &att.ifindex);
 err_addrs:
 	remove_added_addrs(&att);
+	netdev_arp_ignore_set(spec->dev, att.arp_ignore_before, WHAT, NULL);
 	return -1;
 }
 
@@ -212,6 +224,7 @@ int sharenat_detach(struct sharenat *sn, const char *dev,
 	bpf_map_delete_elem(sn->attachments_fd, &use.ifindex);
 	flows_delete_matching(sn, flow_leaves_through, &use.ifindex);
 	remove_added_addrs(&att);
+	netdev_arp_ignore_set(dev, att.arp_ignore_before, "detach", NULL);
 	return 0;
 }
 

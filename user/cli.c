@@ -19,9 +19,13 @@ static const char usage_text[] =
 "\n"
 "  attach DEV --subnet CIDR --ip ADDR [--ip ADDR ...] [--gateway ADDR]\n"
 "             [--ports LO-HI] [--mapping independent|dependent]\n"
-"             [--mode xdp|tc]\n"
+"             [--mode xdp|tc] [--tcp-established-timeout S]\n"
+"             [--tcp-transitory-timeout S] [--udp-timeout S] [--icmp-timeout S]\n"
 "  detach DEV\n"
+"  sg add NAME --allow PROTO:CIDR[:PORT[-PORT]] [--allow ...]\n"
+"  sg del NAME\n"
 "  function add NAME --subnet CIDR[@DEV] [--subnet CIDR[@DEV] ...]\n"
+"               [--sg NAME] [--port-quota N]\n"
 "  function del NAME\n"
 "  sandbox add ID --function NAME --dev DEV --ip ADDR [--mac MAC]\n"
 "  sandbox del ID\n"
@@ -84,6 +88,29 @@ static __u64 now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
 }
 
+/* One of attach's --*-timeout flags, in seconds (at most a day). */
+static int parse_timeout(struct args *a, const char *word,
+			 struct flow_timeouts *timeouts)
+{
+	unsigned long seconds;
+	const char *value;
+	__u32 *slot;
+
+	if (is_flag(word, "--tcp-established-timeout"))
+		slot = &timeouts->tcp_established;
+	else if (is_flag(word, "--tcp-transitory-timeout"))
+		slot = &timeouts->tcp_transitory;
+	else if (is_flag(word, "--udp-timeout"))
+		slot = &timeouts->udp;
+	else
+		slot = &timeouts->icmp;
+	if (flag_value(a, word, &value) ||
+	    parse_count(value, a->what, 86400, &seconds, a->err))
+		return -1;
+	*slot = (__u32)seconds;
+	return 0;
+}
+
 static int parse_attach(struct args *a, struct sharenat_attach_spec *spec)
 {
 	bool have_subnet = false;
@@ -121,6 +148,12 @@ static int parse_attach(struct args *a, struct sharenat_attach_spec *spec)
 			if (flag_value(a, word, &value) ||
 			    parse_port_range(value, a->what, &spec->port_lo,
 					     &spec->port_hi, a->err))
+				goto bad;
+		} else if (is_flag(word, "--tcp-established-timeout") ||
+			   is_flag(word, "--tcp-transitory-timeout") ||
+			   is_flag(word, "--udp-timeout") ||
+			   is_flag(word, "--icmp-timeout")) {
+			if (parse_timeout(a, word, &spec->timeouts))
 				goto bad;
 		} else if (is_flag(word, "--mode")) {
 			if (flag_value(a, word, &value))
@@ -175,6 +208,17 @@ static int parse_function_add(struct args *a,
 					     devs[i], IF_NAMESIZE, a->err))
 				goto bad;
 			spec->subnet_count++;
+		} else if (is_flag(word, "--sg")) {
+			if (flag_value(a, word, &spec->security_group) ||
+			    parse_name(spec->security_group, a->what, a->err))
+				goto bad;
+		} else if (is_flag(word, "--port-quota")) {
+			unsigned long quota;
+
+			if (flag_value(a, word, &value) ||
+			    parse_count(value, a->what, 65535, &quota, a->err))
+				goto bad;
+			spec->port_quota = (__u32)quota;
 		} else {
 			return usage_fail(a, "unknown argument '%s'", word);
 		}
@@ -232,6 +276,34 @@ bad:
 	return -1;
 }
 
+static int parse_sg_add(struct args *a, struct sharenat_sg_spec *spec)
+{
+	const char *word, *value;
+
+	spec->name = next_word(a);
+	if (!spec->name || spec->name[0] == '-')
+		return usage_fail(a, "%s", "expected NAME");
+	if (parse_name(spec->name, a->what, a->err))
+		goto bad;
+	while ((word = next_word(a))) {
+		if (!is_flag(word, "--allow"))
+			return usage_fail(a, "unknown argument '%s'", word);
+		if (spec->rule_count == SHARENAT_MAX_SG_RULES)
+			return usage_fail(a, "%s", "too many --allow");
+		if (flag_value(a, word, &value) ||
+		    parse_sg_rule(value, a->what,
+				  &spec->rules[spec->rule_count], a->err))
+			goto bad;
+		spec->rule_count++;
+	}
+	if (!spec->rule_count)
+		return usage_fail(a, "%s", "--allow is required");
+	return 0;
+bad:
+	a->usage_error = true;
+	return -1;
+}
+
 /* A lone NAME/ID/DEV argument and nothing after it. */
 static int parse_one_word(struct args *a, const char *expected,
 			  const char **word)
@@ -267,6 +339,7 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 	struct sharenat_attach_spec attach = { 0 };
 	struct sharenat_function_spec function = { 0 };
 	struct sharenat_sandbox_spec sandbox = { 0 };
+	struct sharenat_sg_spec sg = { 0 };
 	char devs[SHARENAT_MAX_FUNCTION_SUBNETS][IF_NAMESIZE];
 	const char *name = NULL;
 	struct sharenat *sn;
@@ -279,6 +352,8 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 		rc = parse_one_word(a, "DEV", &name);
 	else if (!strcmp(object, "add") && !strcmp(verb, "function"))
 		rc = parse_function_add(a, &function, devs);
+	else if (!strcmp(object, "add") && !strcmp(verb, "sg"))
+		rc = parse_sg_add(a, &sg);
 	else if (!strcmp(object, "add"))
 		rc = parse_sandbox_add(a, &sandbox);
 	else
@@ -287,7 +362,7 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 	if (rc)
 		return -1;
 
-	sn = sharenat_open(pin_dir, !strcmp(verb, "attach") ?
+	sn = sharenat_open(pin_dir, !strcmp(verb, "attach") || !strcmp(verb, "sg") ?
 			SHARENAT_OPEN_CREATE : SHARENAT_OPEN_EXISTING, a->err);
 	if (!sn)
 		return -1;
@@ -300,14 +375,22 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 		rc = sharenat_function_add(sn, &function, a->err);
 	else if (!strcmp(verb, "function"))
 		rc = sharenat_function_del(sn, name, a->err);
+	else if (!strcmp(verb, "sg") && !strcmp(object, "add"))
+		rc = sharenat_sg_add(sn, &sg, a->err);
+	else if (!strcmp(verb, "sg"))
+		rc = sharenat_sg_del(sn, name, a->err);
 	else if (!strcmp(object, "add"))
 		rc = sharenat_sandbox_add(sn, &sandbox, a->err);
 	else
 		rc = sharenat_sandbox_del(sn, name, a->err);
 	op_end = now_ns();
-	sharenat_close(sn);
-	if (rc)
+	if (rc) {
+		sharenat_close_failed(sn);
 		return -1;
+	}
+	if (!strcmp(verb, "detach") || !strcmp(verb, "sg"))
+		sharenat_unload_if_empty(sn);
+	sharenat_close(sn);
 	if (!strcmp(verb, "sandbox") && !strcmp(object, "add"))
 		printf("sandbox %s attached in %.1f us (command %.1f us)\n",
 		       sandbox.id, (double)(op_end - op_start) / 1e3,
@@ -369,7 +452,8 @@ int cli_run(int argc, char **argv)
 	a.what = verb;
 	if (!strcmp(verb, "attach") || !strcmp(verb, "detach")) {
 		rc = run_write(&a, pin_dir, verb, "", started_ns);
-	} else if (!strcmp(verb, "function") || !strcmp(verb, "sandbox")) {
+	} else if (!strcmp(verb, "function") || !strcmp(verb, "sandbox") ||
+		   !strcmp(verb, "sg")) {
 		static char what[32];
 
 		object = next_word(&a);

@@ -14,27 +14,12 @@
 #include "map_iter.h"
 #include "state.h"
 
-/* The ingress key of the flow whose egress entry this is. */
-static void reverse_key_of(const struct flow_key *egress_key,
-			   const struct flow *egress, struct flow_key *key)
-{
-	memset(key, 0, sizeof(*key));
-	key->src_addr = egress_key->dst_addr;
-	key->dst_addr = egress->nat_addr;
-	key->src_port = egress_key->proto == IPPROTO_ICMP ?
-			0 : egress_key->dst_port;
-	key->dst_port = egress->nat_port;
-	key->proto = egress_key->proto;
-	key->direction = FLOW_INGRESS;
-	key->attachment = egress->ifindex;
-}
-
 void flow_pair_delete(struct sharenat *sn, const struct flow_key *egress_key,
 		      const struct flow *egress)
 {
 	struct flow_key reverse;
 
-	reverse_key_of(egress_key, egress, &reverse);
+	flow_reverse_key(egress_key, egress, &reverse);
 	bpf_map_delete_elem(sn->flows_fd, egress_key);
 	bpf_map_delete_elem(sn->flows_fd, &reverse);
 }
@@ -112,7 +97,7 @@ static int visit_flow(const void *key_ptr, const void *value_ptr, void *ctx)
 
 	if (key->direction != FLOW_EGRESS)
 		return 0;
-	reverse_key_of(key, value_ptr, &reverse);
+	flow_reverse_key(key, value_ptr, &reverse);
 	if (bpf_map_lookup_elem(visit->sn->flows_fd, &reverse, &ingress))
 		memset(&ingress, 0, sizeof(ingress));
 	return visit->fn(key, value_ptr, &ingress, visit->ctx);

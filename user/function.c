@@ -6,9 +6,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "error.h"
 #include "map_iter.h"
@@ -83,25 +85,40 @@ static bool subnets_overlap(const struct function_subnet *a,
 	return (a->subnet_addr & mask) == (b->subnet_addr & mask);
 }
 
-struct id_search {
-	__u32 highest;
-};
-
-static int note_id(const void *key, const void *value, void *ctx)
+/* The smallest free function id: ids index the per-CPU array
+ * `function_counters`, so they stay below SHARENAT_MAX_FUNCTIONS. */
+static int free_function_id(struct sharenat *sn, __u32 *id)
 {
-	struct id_search *search = ctx;
+	struct function fn;
 
-	(void)value;
-	if (*(const __u32 *)key > search->highest)
-		search->highest = *(const __u32 *)key;
-	return 0;
+	for (*id = 1; *id < SHARENAT_MAX_FUNCTIONS; (*id)++)
+		if (bpf_map_lookup_elem(sn->functions_fd, id, &fn))
+			return 0;
+	return -1;
+}
+
+/* A reused id starts from zero counters. */
+static int zero_function_counters(struct sharenat *sn, __u32 id)
+{
+	int cpus = libbpf_num_possible_cpus();
+	struct function_counters *zeros;
+	int rc;
+
+	if (cpus <= 0)
+		return -1;
+	zeros = calloc((size_t)cpus, sizeof(*zeros));
+	if (!zeros)
+		return -1;
+	rc = bpf_map_update_elem(sn->function_counters_fd, &id, zeros,
+				 BPF_ANY);
+	free(zeros);
+	return rc;
 }
 
 int sharenat_function_add(struct sharenat *sn,
 			  const struct sharenat_function_spec *spec,
 			  struct sharenat_error *err)
 {
-	struct id_search search = { 0 };
 	struct function fn = { 0 };
 	struct name_key name = { 0 };
 	unsigned int i, j;
@@ -131,11 +148,29 @@ int sharenat_function_add(struct sharenat *sn,
 	}
 	fn.subnet_count = spec->subnet_count;
 	memcpy(fn.name, name.name, sizeof(fn.name));
+	fn.port_quota = spec->port_quota ? spec->port_quota :
+					   SHARENAT_DEFAULT_PORT_QUOTA;
+	if (spec->security_group) {
+		struct name_key group = { 0 };
 
-	map_for_each(sn->functions_fd, sizeof(__u32), sizeof(struct function),
-		     note_id, &search);
-	id = search.highest + 1;
+		if (parse_name(spec->security_group, WHAT_ADD, err))
+			return -1;
+		strncpy(group.name, spec->security_group,
+			sizeof(group.name) - 1);
+		if (bpf_map_lookup_elem(sn->security_group_ids_fd, &group,
+					&fn.security_group))
+			return fail(err, WHAT_ADD, "security group %s does not "
+				    "exist", spec->security_group);
+	}
+
+	if (free_function_id(sn, &id))
+		return fail(err, WHAT_ADD, "all %d function ids are in use",
+			    SHARENAT_MAX_FUNCTIONS - 1);
 	fn.id = id;
+	if (zero_function_counters(sn, id))
+		return fail_errno(err, WHAT_ADD, errno,
+				  "cannot reset the counters of function %s",
+				  spec->name);
 	if (bpf_map_update_elem(sn->functions_fd, &id, &fn, BPF_NOEXIST))
 		return fail_errno(err, WHAT_ADD, errno,
 				  "cannot write function %s", spec->name);

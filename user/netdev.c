@@ -166,18 +166,41 @@ int netdev_addr_change(int ifindex, __be32 addr, bool add, const char *what,
 	return 0;
 }
 
-int netdev_arp_ignore_foreign(const char *dev, const char *what,
-			      struct sharenat_error *err)
+static void arp_ignore_path(const char *dev, char *path, size_t len)
 {
-	char path[128];
+	snprintf(path, len, "/proc/sys/net/ipv4/conf/%s/arp_ignore", dev);
+}
+
+int netdev_arp_ignore_get(const char *dev, __u8 *value, const char *what,
+			  struct sharenat_error *err)
+{
+	char path[128], text[8] = { 0 };
+	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/arp_ignore",
-		 dev);
+	arp_ignore_path(dev, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail_errno(err, what, errno, "cannot open %s", path);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0 || text[0] < '0' || text[0] > '8')
+		return fail(err, what, "cannot read %s", path);
+	*value = (__u8)(text[0] - '0');
+	return 0;
+}
+
+int netdev_arp_ignore_set(const char *dev, __u8 value, const char *what,
+			  struct sharenat_error *err)
+{
+	char path[128], text = (char)('0' + value);
+	int fd;
+
+	arp_ignore_path(dev, path, sizeof(path));
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail_errno(err, what, errno, "cannot open %s", path);
-	if (write(fd, "1", 1) != 1) {
+	if (write(fd, &text, 1) != 1) {
 		int saved = errno;
 
 		close(fd);

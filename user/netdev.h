@@ -19,9 +19,12 @@ bool netdev_has_addr(int ifindex, __be32 addr);
 /* Add or remove ADDR/32 on the device (no prefix route). */
 int netdev_addr_change(int ifindex, __be32 addr, bool add, const char *what,
 		       struct sharenat_error *err);
-/* Answer ARP only for addresses configured on the device itself, so a
+/* Read and set the device's arp_ignore sysctl (0-8). Attach sets 1:
+ * answer ARP only for addresses configured on the device itself, so a
  * customer on another shared device never learns this one's addresses. */
-int netdev_arp_ignore_foreign(const char *dev, const char *what,
-			      struct sharenat_error *err);
+int netdev_arp_ignore_get(const char *dev, __u8 *value, const char *what,
+			  struct sharenat_error *err);
+int netdev_arp_ignore_set(const char *dev, __u8 value, const char *what,
+			  struct sharenat_error *err);
 
 #endif

@@ -78,7 +78,7 @@ static int print_flow(const struct flow_key *key, const struct flow *egress,
 	struct flow_print *p = ctx;
 	char sandbox_ep[32], shared_ep[32], remote_ep[32], dev[IF_NAMESIZE];
 	struct sandbox sbx;
-	const char *id = "-";
+	const char *id = "-", *state = "-";
 	__u64 idle_ms;
 
 	if (!sharenat_sandbox_lookup(p->sn, key->src_addr, &sbx))
@@ -93,6 +93,9 @@ static int print_flow(const struct flow_key *key, const struct flow *egress,
 			     egress->last_seen_ns : ingress->last_seen_ns)) /
 		  1000000;
 	dev_name(egress->ifindex, dev);
+	if (key->proto == IPPROTO_TCP)
+		state = sharenat_tcp_state_name(flow_tcp_state(egress->tcp_seen,
+							       ingress->tcp_seen));
 	if (p->json) {
 		printf("%s{\"proto\":\"%s\",\"sandbox\":", p->count ? "," : "",
 		       proto_name(key->proto));
@@ -102,16 +105,14 @@ static int print_flow(const struct flow_key *key, const struct flow *egress,
 		       sandbox_ep, shared_ep, remote_ep);
 		json_string(dev);
 		printf(",\"state\":\"%s\",\"packets_out\":%llu,"
-		       "\"packets_in\":%llu,\"idle_ms\":%llu}",
-		       sharenat_tcp_state_name(egress->tcp_state),
+		       "\"packets_in\":%llu,\"idle_ms\":%llu}", state,
 		       (unsigned long long)egress->packets,
 		       (unsigned long long)ingress->packets,
 		       (unsigned long long)idle_ms);
 	} else {
 		printf("%-5s %-14s %-21s %-21s %-21s %-8s %-11s %8llu %8llu "
 		       "%8llu\n", proto_name(key->proto), id, sandbox_ep,
-		       shared_ep, remote_ep, dev,
-		       sharenat_tcp_state_name(egress->tcp_state),
+		       shared_ep, remote_ep, dev, state,
 		       (unsigned long long)egress->packets,
 		       (unsigned long long)ingress->packets,
 		       (unsigned long long)idle_ms);
@@ -138,8 +139,54 @@ int show_flows(struct sharenat *sn, bool json)
 	return 0;
 }
 
+struct stats_print {
+	struct sharenat *sn;
+	bool json;
+	unsigned int count;
+	int rc;
+};
+
+static int print_function_stats(const struct function *fn, void *ctx)
+{
+	struct stats_print *p = ctx;
+	struct function_counters counters;
+	struct sharenat_error err;
+	unsigned int i;
+
+	if (sharenat_read_function_counters(p->sn, fn->id, &counters, &err)) {
+		fprintf(stderr, "sharenat: %s\n", err.message);
+		p->rc = -1;
+		return 1;
+	}
+	if (p->json) {
+		printf("%s", p->count ? "," : "");
+		json_string(fn->name);
+		putchar(':');
+		putchar('{');
+	} else {
+		printf("\nfunction %s\n", fn->name);
+	}
+	for (i = 0; i < FUNCTION_COUNTER_MAX; i++) {
+		if (p->json)
+			printf("%s\"%s\":%llu", i ? "," : "",
+			       sharenat_function_counter_name(i),
+			       (unsigned long long)counters.values[i]);
+		else
+			printf("  %-22s %llu\n",
+			       sharenat_function_counter_name(i),
+			       (unsigned long long)counters.values[i]);
+	}
+	if (p->json)
+		putchar('}');
+	p->count++;
+	return 0;
+}
+
+/* Global counters, then each function's. JSON: the global counters at the
+ * top level, the functions' under "functions" by name. */
 int show_stats(struct sharenat *sn, bool json)
 {
+	struct stats_print p = { sn, json, 0, 0 };
 	__u64 values[COUNTER_MAX] = { 0 };
 	struct sharenat_error err;
 	unsigned int i;
@@ -160,8 +207,12 @@ int show_stats(struct sharenat *sn, bool json)
 			       (unsigned long long)values[i]);
 	}
 	if (json)
-		puts("}");
-	return 0;
+		printf(",\"functions\":{");
+	if (sn)
+		sharenat_for_each_function(sn, print_function_stats, &p);
+	if (json)
+		puts("}}");
+	return p.rc;
 }
 
 struct status_print {
@@ -200,10 +251,15 @@ static int print_attachment(const struct attachment *att, void *ctx)
 		else
 			printf("null");
 		printf(",\"ports\":\"%u-%u\",\"mapping\":\"%s\",\"mode\":"
-		       "\"%s\"}", att->port_lo, att->port_hi,
+		       "\"%s\",\"timeouts\":{\"tcp_established\":%u,"
+		       "\"tcp_transitory\":%u,\"udp\":%u,\"icmp\":%u}}",
+		       att->port_lo, att->port_hi,
 		       att->mapping == MAPPING_DEPENDENT ? "dependent" :
 							   "independent",
-		       att->hook == INGRESS_HOOK_XDP ? "xdp" : "tc");
+		       att->hook == INGRESS_HOOK_XDP ? "xdp" : "tc",
+		       att->timeouts.tcp_established,
+		       att->timeouts.tcp_transitory, att->timeouts.udp,
+		       att->timeouts.icmp);
 		return 0;
 	}
 	printf("attachment %s subnet %s/%u ip", dev, subnet,
@@ -212,10 +268,12 @@ static int print_attachment(const struct attachment *att, void *ctx)
 		printf(" %s", format_ipv4(att->shared_addrs[i], addr));
 	if (att->gateway_addr)
 		printf(" gateway %s", format_ipv4(att->gateway_addr, addr));
-	printf(" ports %u-%u mapping %s mode %s\n", att->port_lo,
-	       att->port_hi, att->mapping == MAPPING_DEPENDENT ? "dependent" :
-								 "independent",
-	       att->hook == INGRESS_HOOK_XDP ? "xdp" : "tc");
+	printf(" ports %u-%u mapping %s mode %s timeouts tcp %u/%u udp %u "
+	       "icmp %u\n", att->port_lo, att->port_hi,
+	       att->mapping == MAPPING_DEPENDENT ? "dependent" : "independent",
+	       att->hook == INGRESS_HOOK_XDP ? "xdp" : "tc",
+	       att->timeouts.tcp_established, att->timeouts.tcp_transitory,
+	       att->timeouts.udp, att->timeouts.icmp);
 	return 0;
 }
 
@@ -223,15 +281,26 @@ static int print_function(const struct function *fn, void *ctx)
 {
 	struct status_print *p = ctx;
 	char dev[IF_NAMESIZE], subnet[INET_ADDRSTRLEN];
+	struct security_group sg;
+	const char *group = NULL;
 	__u32 i;
 
+	if (fn->security_group &&
+	    !sharenat_sg_lookup(p->sn, fn->security_group, &sg))
+		group = sg.name;
 	separator(p);
 	if (p->json) {
 		printf("{\"name\":");
 		json_string(fn->name);
-		printf(",\"subnets\":[");
+		printf(",\"sg\":");
+		if (group)
+			json_string(group);
+		else
+			printf("null");
+		printf(",\"port_quota\":%u,\"subnets\":[", fn->port_quota);
 	} else {
-		printf("function %s subnet", fn->name);
+		printf("function %s sg %s port-quota %u subnet", fn->name,
+		       group ? group : "-", fn->port_quota);
 	}
 	for (i = 0; i < fn->subnet_count && i < SHARENAT_MAX_FUNCTION_SUBNETS;
 	     i++) {
@@ -278,13 +347,54 @@ static int print_sandbox(const struct sandbox *sbx, void *ctx)
 		json_string(function);
 		printf(",\"dev\":");
 		json_string(dev);
-		printf(",\"ip\":\"%s\",\"mac\":\"%s\",\"mac_static\":%s}",
-		       addr, mac, sbx->mac_static ? "true" : "false");
+		printf(",\"ip\":\"%s\",\"mac\":\"%s\",\"mac_static\":%s,"
+		       "\"ports_in_use\":%u}", addr, mac,
+		       sbx->mac_static ? "true" : "false", sbx->ports_in_use);
 	} else {
-		printf("sandbox %s function %s dev %s ip %s mac %s%s\n",
+		printf("sandbox %s function %s dev %s ip %s mac %s%s ports %u\n",
 		       sbx->id, function, dev, addr, mac,
-		       sbx->mac_static ? " (static)" : "");
+		       sbx->mac_static ? " (static)" : "", sbx->ports_in_use);
 	}
+	return 0;
+}
+
+static const char *proto_or_all(__u8 proto)
+{
+	return proto ? proto_name(proto) : "all";
+}
+
+static int print_sg(const struct security_group *sg, void *ctx)
+{
+	struct status_print *p = ctx;
+	char addr[INET_ADDRSTRLEN], ports[16];
+	__u32 i;
+
+	separator(p);
+	if (p->json) {
+		printf("{\"name\":");
+		json_string(sg->name);
+		printf(",\"allow\":[");
+	} else {
+		printf("sg %s allow", sg->name);
+	}
+	for (i = 0; i < sg->rule_count && i < SHARENAT_MAX_SG_RULES; i++) {
+		const struct sg_rule *rule = &sg->rules[i];
+
+		ports[0] = '\0';
+		if (rule->port_lo != 0 || rule->port_hi != 65535)
+			snprintf(ports, sizeof(ports), rule->port_lo ==
+				 rule->port_hi ? ":%u" : ":%u-%u",
+				 rule->port_lo, rule->port_hi);
+		printf(p->json ? "%s\"%s:%s/%u%s\"" : "%s%s:%s/%u%s",
+		       p->json ? (i ? "," : "") : " ",
+		       proto_or_all(rule->proto),
+		       format_ipv4(rule->addr, addr),
+		       mask_prefix_len(rule->mask), ports);
+	}
+	if (p->json)
+		printf("]}");
+	else
+		putchar('\n');
 	return 0;
 }
 
@@ -306,7 +416,8 @@ int show_status(struct sharenat *sn, bool json)
 	if (!sn) {
 		if (json)
 			puts("{\"loaded\":false,\"attachments\":[],"
-			     "\"functions\":[],\"sandboxes\":[],\"flows\":0}");
+			     "\"security_groups\":[],\"functions\":[],"
+			     "\"sandboxes\":[],\"flows\":0}");
 		else
 			puts("not loaded: no attachment yet");
 		return 0;
@@ -314,6 +425,10 @@ int show_status(struct sharenat *sn, bool json)
 	if (json)
 		printf("{\"loaded\":true,\"attachments\":[");
 	sharenat_for_each_attachment(sn, print_attachment, &p);
+	if (json)
+		printf("],\"security_groups\":[");
+	p.count = 0;
+	sharenat_for_each_sg(sn, print_sg, &p);
 	if (json)
 		printf("],\"functions\":[");
 	p.count = 0;

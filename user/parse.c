@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,73 @@ int parse_mapping(const char *text, const char *what,
 	else
 		return fail(err, what, "'%s' is not a mapping: expected "
 			    "independent or dependent", text ? text : "");
+	return 0;
+}
+
+int parse_sg_rule(const char *text, const char *what, struct sg_rule *rule,
+		  struct sharenat_error *err)
+{
+	char proto[8], cidr[INET_ADDRSTRLEN + 4];
+	const char *first, *second;
+	size_t proto_len, cidr_len;
+
+	memset(rule, 0, sizeof(*rule));
+	if (!text || !*text)
+		return fail(err, what, "empty rule");
+	first = strchr(text, ':');
+	if (!first)
+		return fail(err, what, "'%s' is not a rule: expected "
+			    "PROTO:CIDR[:PORT[-PORT]]", text);
+	proto_len = (size_t)(first - text);
+	if (proto_len >= sizeof(proto))
+		return fail(err, what, "'%s': unknown protocol", text);
+	memcpy(proto, text, proto_len);
+	proto[proto_len] = '\0';
+	if (!strcmp(proto, "tcp"))
+		rule->proto = IPPROTO_TCP;
+	else if (!strcmp(proto, "udp"))
+		rule->proto = IPPROTO_UDP;
+	else if (!strcmp(proto, "icmp"))
+		rule->proto = IPPROTO_ICMP;
+	else if (strcmp(proto, "all"))
+		return fail(err, what, "'%s': protocol must be tcp, udp, icmp "
+			    "or all", text);
+
+	second = strchr(first + 1, ':');
+	cidr_len = second ? (size_t)(second - first - 1) : strlen(first + 1);
+	if (cidr_len >= sizeof(cidr))
+		return fail(err, what, "'%s': bad CIDR", text);
+	memcpy(cidr, first + 1, cidr_len);
+	cidr[cidr_len] = '\0';
+	if (parse_cidr(cidr, what, &rule->addr, &rule->mask, err))
+		return -1;
+
+	rule->port_lo = 0;
+	rule->port_hi = 65535;
+	if (!second)
+		return 0;
+	if (rule->proto != IPPROTO_TCP && rule->proto != IPPROTO_UDP)
+		return fail(err, what, "'%s': only tcp and udp rules take "
+			    "ports", text);
+	if (!strchr(second + 1, '-')) {
+		unsigned long port;
+
+		if (parse_count(second + 1, what, 65535, &port, err))
+			return fail(err, what, "'%s': bad port", text);
+		rule->port_lo = rule->port_hi = (__u16)port;
+		return 0;
+	}
+	return parse_port_range(second + 1, what, &rule->port_lo,
+				&rule->port_hi, err);
+}
+
+int parse_count(const char *text, const char *what, unsigned long max,
+		unsigned long *value, struct sharenat_error *err)
+{
+	if (!text || parse_decimal(text, text + strlen(text), max, value) ||
+	    *value == 0)
+		return fail(err, what, "'%s' is not a number from 1 to %lu",
+			    text ? text : "", max);
 	return 0;
 }
 

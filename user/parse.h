@@ -29,6 +29,13 @@ int parse_mac(const char *text, const char *what, __u8 mac[6],
 int parse_subnet_ref(const char *text, const char *what,
 		     struct sharenat_subnet_ref *ref, char *dev_buf,
 		     size_t dev_buf_len, struct sharenat_error *err);
+/* PROTO:CIDR[:PORT[-PORT]], PROTO one of tcp, udp, icmp, all; no port
+ * means all ports; icmp and all take none. */
+int parse_sg_rule(const char *text, const char *what, struct sg_rule *rule,
+		  struct sharenat_error *err);
+/* A decimal count 1..max. */
+int parse_count(const char *text, const char *what, unsigned long max,
+		unsigned long *value, struct sharenat_error *err);
 /* independent | dependent */
 int parse_mapping(const char *text, const char *what,
 		  enum mapping_behaviour *mapping,

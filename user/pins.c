@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "error.h"
+#include "map_iter.h"
 #include "state.h"
 #include "sharenat.skel.h"
 
@@ -44,6 +45,9 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(flows),
 	PINNED_MAP(counters),
 	PINNED_MAP(xdp_devices),
+	PINNED_MAP(security_groups),
+	PINNED_MAP(security_group_ids),
+	PINNED_MAP(function_counters),
 	{ "sharenat_egress", offsetof(struct sharenat, egress_prog_fd), true },
 	{ "sharenat_ingress", offsetof(struct sharenat, ingress_prog_fd), true },
 	{ "sharenat_xdp_ingress", offsetof(struct sharenat, xdp_ingress_prog_fd),
@@ -233,8 +237,11 @@ struct sharenat *sharenat_open(const char *pin_dir,
 			   pin_dir);
 		goto err_free;
 	}
-	if (!sharenat_is_loaded(pin_dir) && load_and_pin(sn, err))
-		goto err_free;
+	if (!sharenat_is_loaded(pin_dir)) {
+		if (load_and_pin(sn, err))
+			goto err_free;
+		sn->loaded_now = true;
+	}
 	if (open_pins(sn, err))
 		goto err_free;
 	return sn;
@@ -242,6 +249,43 @@ struct sharenat *sharenat_open(const char *pin_dir,
 err_free:
 	sharenat_close(sn);
 	return NULL;
+}
+
+/* Nothing configured is left: no attachment, no security group. (No
+ * function or sandbox can exist without an attachment.) */
+static int any_entry(const void *key, const void *value, void *ctx)
+{
+	(void)key;
+	(void)value;
+	(void)ctx;
+	return 1;
+}
+
+static bool holds_nothing(struct sharenat *sn)
+{
+	return !map_for_each(sn->attachments_fd, sizeof(__u32),
+			     sizeof(struct attachment), any_entry, NULL) &&
+	       !map_for_each(sn->security_groups_fd, sizeof(__u32),
+			     sizeof(struct security_group), any_entry, NULL);
+}
+
+void sharenat_close_failed(struct sharenat *sn)
+{
+	if (sn && sn->loaded_now && holds_nothing(sn)) {
+		close_fds(sn);
+		unpin_all(sn);
+		rmdir(sn->pin_dir);
+	}
+	sharenat_close(sn);
+}
+
+void sharenat_unload_if_empty(struct sharenat *sn)
+{
+	if (!holds_nothing(sn))
+		return;
+	close_fds(sn);
+	unpin_all(sn);
+	rmdir(sn->pin_dir);
 }
 
 void sharenat_close(struct sharenat *sn)

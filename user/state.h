@@ -13,6 +13,7 @@
 struct sharenat {
 	char pin_dir[PIN_DIR_MAX];
 	int lock_fd;		/* flock on the pin directory: one writer */
+	bool loaded_now;	/* this open loaded and pinned the programs */
 	int attachments_fd;
 	int functions_fd;
 	int function_ids_fd;
@@ -21,6 +22,9 @@ struct sharenat {
 	int flows_fd;
 	int counters_fd;
 	int xdp_devices_fd;
+	int security_groups_fd;
+	int security_group_ids_fd;
+	int function_counters_fd;
 	int egress_prog_fd;		/* tc, sandbox devices */
 	int ingress_prog_fd;		/* tc, shared devices */
 	int xdp_ingress_prog_fd;	/* XDP, shared devices (--mode xdp) */
