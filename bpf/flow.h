@@ -80,16 +80,20 @@ static __always_inline __u64 flow_timeout_ns(const struct flow_key *key,
 	att = bpf_map_lookup_elem(&attachments, &attachment);
 	if (!att)
 		return 0;	/* detached: expire now */
+	/* A timeout of 0 (an attachment written without them) means the
+	 * default, never "expire at once". */
 	if (key->proto == IPPROTO_UDP)
-		seconds = att->timeouts.udp;
+		seconds = att->timeouts.udp ?: SHARENAT_UDP_TIMEOUT;
 	else if (key->proto == IPPROTO_ICMP)
-		seconds = att->timeouts.icmp;
+		seconds = att->timeouts.icmp ?: SHARENAT_ICMP_TIMEOUT;
 	else if (flow_tcp_state(egress->tcp_seen,
 				ingress ? ingress->tcp_seen : 0) ==
 		 TCP_STATE_ESTABLISHED)
-		seconds = att->timeouts.tcp_established;
+		seconds = att->timeouts.tcp_established ?:
+			  SHARENAT_TCP_ESTABLISHED_TIMEOUT;
 	else
-		seconds = att->timeouts.tcp_transitory;
+		seconds = att->timeouts.tcp_transitory ?:
+			  SHARENAT_TCP_TRANSITORY_TIMEOUT;
 	return (__u64)seconds * NSEC_PER_SEC;
 }
 
@@ -257,7 +261,9 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 		*why = COUNTER_DROP_SECURITY_GROUP;
 		return NULL;
 	}
-	if (sbx->ports_in_use >= fn->port_quota) {
+	/* 0: a function written without a quota gets the default one. */
+	if (sbx->ports_in_use >=
+	    (fn->port_quota ?: SHARENAT_DEFAULT_PORT_QUOTA)) {
 		count_function(fn->id, FUNCTION_DROP_PORT_QUOTA);
 		*why = COUNTER_DROP_PORT_QUOTA;
 		return NULL;

@@ -54,6 +54,14 @@ struct arp_ipv4 {
 	__be32 tpa;
 } __attribute__((packed));
 
+/* The L4 header must lie inside the IP packet, not in the frame's
+ * Ethernet padding after it. */
+static __always_inline bool l4_header_fits(const struct packet *pkt,
+					   __u32 header_len)
+{
+	return pkt->l4_off + header_len <= pkt->l3_off + pkt->ip_total_len;
+}
+
 static __always_inline enum parse_result parse_l4(const struct nat_ctx *c,
 						  struct packet *pkt)
 {
@@ -61,7 +69,8 @@ static __always_inline enum parse_result parse_l4(const struct nat_ctx *c,
 	case IPPROTO_TCP: {
 		struct tcphdr tcp;
 
-		if (ctx_load(c, pkt->l4_off, &tcp, sizeof(tcp)))
+		if (!l4_header_fits(pkt, sizeof(tcp)) ||
+		    ctx_load(c, pkt->l4_off, &tcp, sizeof(tcp)))
 			return PARSE_MALFORMED;
 		pkt->src_port = tcp.source;
 		pkt->dst_port = tcp.dest;
@@ -73,7 +82,8 @@ static __always_inline enum parse_result parse_l4(const struct nat_ctx *c,
 	case IPPROTO_UDP: {
 		struct udphdr udp;
 
-		if (ctx_load(c, pkt->l4_off, &udp, sizeof(udp)))
+		if (!l4_header_fits(pkt, sizeof(udp)) ||
+		    ctx_load(c, pkt->l4_off, &udp, sizeof(udp)))
 			return PARSE_MALFORMED;
 		pkt->src_port = udp.source;
 		pkt->dst_port = udp.dest;
@@ -84,7 +94,8 @@ static __always_inline enum parse_result parse_l4(const struct nat_ctx *c,
 	case IPPROTO_ICMP: {
 		struct icmphdr icmp;
 
-		if (ctx_load(c, pkt->l4_off, &icmp, sizeof(icmp)))
+		if (!l4_header_fits(pkt, sizeof(icmp)) ||
+		    ctx_load(c, pkt->l4_off, &icmp, sizeof(icmp)))
 			return PARSE_MALFORMED;
 		pkt->icmp_type = icmp.type;
 		pkt->l4_csum_off = pkt->l4_off + offsetof(struct icmphdr, checksum);

@@ -163,6 +163,8 @@ int parse_mac(const char *text, const char *what, __u8 mac[6],
 	}
 	if (mac[0] & 1)
 		return fail(err, what, "'%s' is a multicast MAC", text);
+	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return fail(err, what, "'%s' is the all-zero MAC", text);
 	return 0;
 }
 
@@ -189,11 +191,12 @@ int parse_subnet_ref(const char *text, const char *what,
 	if (at) {
 		size_t dev_len = strlen(at + 1);
 
-		if (dev_len == 0 || dev_len >= IFNAMSIZ ||
-		    dev_len >= dev_buf_len)
+		size_t longest = (dev_buf_len < IFNAMSIZ ? dev_buf_len :
+				  IFNAMSIZ) - 1;
+
+		if (dev_len == 0 || dev_len > longest)
 			return fail(err, what, "'%s': device name after '@' "
-				    "must be 1-%d characters", text,
-				    IFNAMSIZ - 1);
+				    "must be 1-%zu characters", text, longest);
 		memcpy(dev_buf, at + 1, dev_len + 1);
 		ref->dev = dev_buf;
 	}

@@ -25,7 +25,8 @@ int parse_name(const char *text, const char *what,
 /* aa:bb:cc:dd:ee:ff, unicast. */
 int parse_mac(const char *text, const char *what, __u8 mac[6],
 	      struct sharenat_error *err);
-/* CIDR or CIDR@DEV. dev points into text, or is NULL. */
+/* CIDR or CIDR@DEV. ref->dev points to a copy of DEV in dev_buf, or is
+ * NULL. */
 int parse_subnet_ref(const char *text, const char *what,
 		     struct sharenat_subnet_ref *ref, char *dev_buf,
 		     size_t dev_buf_len, struct sharenat_error *err);

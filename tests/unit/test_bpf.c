@@ -413,7 +413,7 @@ static void assert_flow_pair(uint8_t proto, uint32_t sandbox,
 	ck_assert_uint_eq(ntohs(flow.nat_port), shared_port);
 	ck_assert_uint_eq(flow.ifindex, TEST_IFINDEX);
 	ck_assert_uint_eq(flow.packets, 1);
-	ck_assert_uint_ne(flow.created_ns, 0);
+	ck_assert_uint_ne(flow.last_seen_ns, 0);
 
 	key = ingress_key(proto, remote, icmp ? 0 : remote_port, shared,
 			  shared_port, TEST_IFINDEX);
@@ -932,18 +932,17 @@ static void verify_syn_flow(void)
 	assert_flow_pair(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
 	flow = must_find_flow(&key, "egress entry");
 	ck_assert_uint_eq(ntohl(flow.next_hop), SERVER);
-	ck_assert_uint_eq(flow.tcp_state, TCP_STATE_SYN_SENT);
+	ck_assert_uint_eq(flow.tcp_seen, FLOW_SEEN_SYN);
 	assert_mac_learned(SBX1, mac_sbx1);
 }
 
-static void verify_flow_established(void)
+static void verify_flow_reused(void)
 {
 	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
 	struct flow flow = must_find_flow(&key, "egress entry");
 
 	ck_assert_uint_eq(flow.packets, 2);
-	ck_assert_uint_eq(flow.tcp_state, TCP_STATE_ESTABLISHED);
-	ck_assert_uint_ge(flow.last_seen_ns, flow.created_ns);
+	ck_assert_uint_eq(flow.tcp_seen, FLOW_SEEN_SYN);
 }
 
 static void verify_udp_flow(void)
@@ -1062,6 +1061,22 @@ static void verify_ingress_entry_used(void)
 	ck_assert_uint_eq(must_find_flow(&key, "ingress entry").packets, 1);
 }
 
+/* A SYN each way: the pair is established (the long TCP timeout). */
+static void verify_syn_ack_establishes(void)
+{
+	struct flow_key out_key = egress_key(PROTO_TCP, SBX1, 40000, SERVER,
+					     80);
+	struct flow_key in_key = ingress_key(PROTO_TCP, SERVER, 80, SHARED,
+					     40000, TEST_IFINDEX);
+	struct flow out = must_find_flow(&out_key, "egress entry");
+	struct flow in = must_find_flow(&in_key, "ingress entry");
+
+	ck_assert_uint_eq(in.packets, 1);
+	ck_assert_uint_eq(in.tcp_seen, FLOW_SEEN_SYN);
+	ck_assert_uint_eq(flow_tcp_state(out.tcp_seen, in.tcp_seen),
+			  TCP_STATE_ESTABLISHED);
+}
+
 /* XDP handed the packet to tc: it must not count it as seen. */
 static void verify_ingress_entry_unused(void)
 {
@@ -1123,7 +1138,7 @@ static const struct bpf_case bpf_cases[] = {
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED),
-	  .verify = verify_flow_established },
+	  .verify = verify_flow_reused },
 	{ "egress UDP with payload and checksum",
 	  .hook = EGRESS, .in = &udp_s1, .verdict = TC_ACT_REDIRECT,
 	  .out = OUT_NAT, .nat = { .src_addr = SHARED },
@@ -1276,7 +1291,7 @@ static const struct bpf_case bpf_cases[] = {
 	  .in = &synack_from_server, .verdict = TC_ACT_REDIRECT,
 	  .out = OUT_NAT, .nat = { TO_SANDBOX_1 },
 	  .counted = COUNTED(INGRESS_TRANSLATED),
-	  .verify = verify_ingress_entry_used },
+	  .verify = verify_syn_ack_establishes },
 	{ "ingress UDP reply",
 	  .prepare = with_udp_flow, .hook = INGRESS,
 	  .in = &udp_reply_from_server, .verdict = TC_ACT_REDIRECT,

@@ -448,7 +448,7 @@ static const struct {
 	{ NULL, 0, "empty subnet" },
 	{ "10.0.1.0/24@", 0, "device name after '@' must be 1-15 characters" },
 	{ "10.0.1.0/24@" DEV_16, 0, "device name after '@' must be 1-15" },
-	{ "10.0.1.0/24@eth0", 4, "device name after '@' must be 1-15" },
+	{ "10.0.1.0/24@eth0", 4, "device name after '@' must be 1-3 characters" },
 	{ "10.0.1.1/24@eth0", 0, "host bits set: the subnet is 10.0.1.0/24" },
 	{ "10.0.1.1/24", 0, "host bits set: the subnet is 10.0.1.0/24" },
 	{ "10.0.1.0/33@eth0", 0, "prefix length must be 0-32" },
