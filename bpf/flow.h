@@ -97,13 +97,44 @@ static __always_inline __u64 flow_timeout_ns(const struct flow_key *key,
 	return (__u64)seconds * NSEC_PER_SEC;
 }
 
+static __always_inline void release_port(struct sandbox *sbx)
+{
+	if (sbx && sbx->ports_in_use)
+		__sync_fetch_and_sub(&sbx->ports_in_use, 1);
+}
+
+/* A flow is gone: give back what it held. Under endpoint-independent
+ * mapping that is one use of its mapping, and the mapping (and its port)
+ * when this was the last; otherwise the flow's own port. */
+static __always_inline void flow_release(const struct flow_key *key,
+					 const struct flow *egress)
+{
+	struct sandbox *sbx = bpf_map_lookup_elem(&sandboxes, &key->src_addr);
+	struct mapping_key mkey;
+	struct port_key pkey;
+	struct mapping *m;
+
+	mapping_key_of(key, egress->ifindex, &mkey);
+	m = bpf_map_lookup_elem(&mappings, &mkey);
+	if (!m) {
+		release_port(sbx);
+		return;
+	}
+	if (__sync_fetch_and_sub(&m->flows, 1) != 1)
+		return;
+	port_key_of(mkey.attachment, m->shared_addr, m->shared_port,
+		    mkey.proto, &pkey);
+	bpf_map_delete_elem(&ports, &pkey);
+	bpf_map_delete_elem(&mappings, &mkey);
+	release_port(sbx);
+}
+
 /* The egress entry's timer: expire the pair once idle for its timeout,
  * else sleep again until it could be. */
 static int flow_expire(void *map, struct flow_key *key, struct flow *egress)
 {
 	struct flow_key reverse;
 	struct flow *ingress;
-	struct sandbox *sbx;
 	__u64 now = bpf_ktime_get_ns(), last, timeout, idle;
 
 	(void)map;
@@ -118,9 +149,7 @@ static int flow_expire(void *map, struct flow_key *key, struct flow *egress)
 		bpf_timer_start(&egress->timer, timeout - idle, 0);
 		return 0;
 	}
-	sbx = bpf_map_lookup_elem(&sandboxes, &key->src_addr);
-	if (sbx && sbx->ports_in_use)
-		__sync_fetch_and_sub(&sbx->ports_in_use, 1);
+	flow_release(key, egress);
 	bpf_map_delete_elem(&flows, &reverse);
 	bpf_map_delete_elem(&flows, key);
 	count(COUNTER_FLOW_EXPIRED);
@@ -166,30 +195,198 @@ static __always_inline bool security_group_allows(const struct function *fn,
 	return false;
 }
 
-/* The n-th shared port a new flow tries: the sandbox's own port first
- * (port preservation), then from a random start through the range, so
- * that ports in use do not make every new flow probe the same run. */
+/* The n-th shared port a new flow or mapping tries: the sandbox's own
+ * port first (port preservation), then from a random start through the
+ * range, keeping the own port's parity where the range allows (RFC 4787
+ * REQ-4), so that ports in use do not make every new flow probe the same
+ * run. */
 static __always_inline __u16 candidate_port(__u32 n, __u16 own_port,
 					    __u32 start,
 					    const struct attachment *att)
 {
 	__u32 range = (__u32)att->port_hi - att->port_lo + 1;
+	__u32 port;
 
 	if (n == 0 && own_port >= att->port_lo && own_port <= att->port_hi)
 		return own_port;
-	return att->port_lo + (start + n) % range;
+	port = att->port_lo + (start + 2 * n) % range;
+	if ((port ^ own_port) & 1)
+		port = port < att->port_hi ? port + 1 : port - 1;
+	return (__u16)port;
 }
 
-/* Insert the pair for a new flow with its first free shared port. Returns
- * the egress entry, or NULL with *why set to the counter that says why. */
+enum insert_result {
+	INSERTED,
+	PORT_TAKEN,		/* the reply key is another flow's */
+	FLOW_EXISTS,		/* another CPU made this very flow first */
+	TABLE_FULL,
+};
+
+/* Insert both entries of a flow whose shared endpoint is in forward. */
+static __always_inline enum insert_result
+flow_insert_entries(const struct flow_key *egress_key,
+		    const struct flow *forward, const struct flow *reverse)
+{
+	struct flow_key reply_key;
+	long err;
+
+	flow_reverse_key(egress_key, forward, &reply_key);
+	err = bpf_map_update_elem(&flows, &reply_key, reverse, BPF_NOEXIST);
+	if (err)
+		return err == -EEXIST ? PORT_TAKEN : TABLE_FULL;
+	err = bpf_map_update_elem(&flows, egress_key, forward, BPF_NOEXIST);
+	if (err) {
+		bpf_map_delete_elem(&flows, &reply_key);
+		return err == -EEXIST ? FLOW_EXISTS : TABLE_FULL;
+	}
+	return INSERTED;
+}
+
+/* Endpoint-dependent mapping: each flow takes the first shared port whose
+ * reply key is free, so a port serves many remotes. */
+static __always_inline struct flow *
+flow_insert_dependent(const struct packet *pkt, struct sandbox *sbx,
+		      const struct attachment *att,
+		      const struct flow_key *egress_key, struct flow *forward,
+		      const struct flow *reverse, enum counter *why)
+{
+	__u32 start = bpf_get_prandom_u32();
+	__u16 own_port = bpf_ntohs(pkt->src_port);
+	__u32 addr_index, n;
+
+	for (addr_index = 0; addr_index < SHARENAT_MAX_SHARED_ADDRS;
+	     addr_index++) {
+		if (addr_index >= att->shared_addr_count)
+			break;
+		forward->nat_addr = att->shared_addrs[addr_index];
+		for (n = 0; n < SHARENAT_PORT_PROBES; n++) {
+			forward->nat_port = bpf_htons(
+				candidate_port(n, own_port, start, att));
+			switch (flow_insert_entries(egress_key, forward,
+						    reverse)) {
+			case INSERTED:
+				__sync_fetch_and_add(&sbx->ports_in_use, 1);
+				return bpf_map_lookup_elem(&flows, egress_key);
+			case FLOW_EXISTS:
+				return bpf_map_lookup_elem(&flows, egress_key);
+			case TABLE_FULL:
+				*why = COUNTER_DROP_FLOW_TABLE_FULL;
+				return NULL;
+			default:
+				break;
+			}
+		}
+	}
+	*why = COUNTER_DROP_NO_PORT;
+	return NULL;
+}
+
+/* A new mapping for the sandbox endpoint in mkey: the first shared
+ * endpoint no other mapping holds, reserved in `ports`, spilling to the
+ * attachment's next shared address when one is full. */
+static __always_inline struct mapping *
+mapping_create(const struct packet *pkt, struct sandbox *sbx,
+	       const struct attachment *att, const struct mapping_key *mkey,
+	       enum counter *why)
+{
+	__u32 start = bpf_get_prandom_u32();
+	__u16 own_port = bpf_ntohs(pkt->src_port);
+	struct mapping m = {};
+	struct port_key pkey;
+	__u32 addr_index, n;
+	long err;
+
+	for (addr_index = 0; addr_index < SHARENAT_MAX_SHARED_ADDRS;
+	     addr_index++) {
+		if (addr_index >= att->shared_addr_count)
+			break;
+		m.shared_addr = att->shared_addrs[addr_index];
+		for (n = 0; n < SHARENAT_PORT_PROBES; n++) {
+			m.shared_port = bpf_htons(
+				candidate_port(n, own_port, start, att));
+			port_key_of(att->ifindex, m.shared_addr,
+				    m.shared_port, pkt->proto, &pkey);
+			err = bpf_map_update_elem(&ports, &pkey, mkey,
+						  BPF_NOEXIST);
+			if (err == -EEXIST)
+				continue;
+			if (err) {
+				*why = COUNTER_DROP_FLOW_TABLE_FULL;
+				return NULL;
+			}
+			err = bpf_map_update_elem(&mappings, mkey, &m,
+						  BPF_NOEXIST);
+			if (err) {
+				bpf_map_delete_elem(&ports, &pkey);
+				if (err != -EEXIST) {
+					*why = COUNTER_DROP_FLOW_TABLE_FULL;
+					return NULL;
+				}
+				/* Another CPU mapped this endpoint first. */
+			} else {
+				__sync_fetch_and_add(&sbx->ports_in_use, 1);
+			}
+			return bpf_map_lookup_elem(&mappings, mkey);
+		}
+	}
+	*why = COUNTER_DROP_NO_PORT;
+	return NULL;
+}
+
+/* Endpoint-independent mapping: the flow uses its sandbox endpoint's
+ * mapping, made on the endpoint's first flow. */
+static __always_inline struct flow *
+flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
+			const struct attachment *att,
+			const struct flow_key *egress_key,
+			struct flow *forward, const struct flow *reverse,
+			enum counter *why)
+{
+	struct mapping_key mkey;
+	struct port_key pkey;
+	struct mapping *m;
+
+	mapping_key_of(egress_key, att->ifindex, &mkey);
+	m = bpf_map_lookup_elem(&mappings, &mkey);
+	if (!m) {
+		m = mapping_create(pkt, sbx, att, &mkey, why);
+		if (!m)
+			return NULL;
+	}
+	forward->nat_addr = m->shared_addr;
+	forward->nat_port = m->shared_port;
+	switch (flow_insert_entries(egress_key, forward, reverse)) {
+	case INSERTED:
+		__sync_fetch_and_add(&m->flows, 1);
+		return bpf_map_lookup_elem(&flows, egress_key);
+	case FLOW_EXISTS:
+		return bpf_map_lookup_elem(&flows, egress_key);
+	case PORT_TAKEN:
+		*why = COUNTER_DROP_NO_PORT;
+		break;
+	default:
+		*why = COUNTER_DROP_FLOW_TABLE_FULL;
+		break;
+	}
+	/* A mapping no flow uses would hold its port for ever. */
+	if (!m->flows) {
+		port_key_of(mkey.attachment, m->shared_addr, m->shared_port,
+			    mkey.proto, &pkey);
+		bpf_map_delete_elem(&ports, &pkey);
+		bpf_map_delete_elem(&mappings, &mkey);
+		release_port(sbx);
+	}
+	return NULL;
+}
+
+/* Insert the pair for a new flow. Returns the egress entry, or NULL with
+ * *why set to the counter that says why. */
 static __always_inline struct flow *
 flow_insert_pair(const struct packet *pkt, struct sandbox *sbx,
 		 const struct attachment *att, __be32 next_hop,
 		 const struct flow_key *egress_key, enum counter *why)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u32 start = bpf_get_prandom_u32();
-	__u16 own_port = bpf_ntohs(pkt->src_port);
 	struct flow reverse = {
 		.nat_addr = pkt->src_addr,
 		.nat_port = pkt->src_port,
@@ -201,46 +398,17 @@ flow_insert_pair(const struct packet *pkt, struct sandbox *sbx,
 		.next_hop = next_hop,
 		.last_seen_ns = now,
 	};
-	struct flow_key reply_key;
-	__u32 addr_index, n;
-	long err;
+	struct flow *flow;
 
-	for (addr_index = 0; addr_index < SHARENAT_MAX_SHARED_ADDRS;
-	     addr_index++) {
-		if (addr_index >= att->shared_addr_count)
-			break;
-		forward.nat_addr = att->shared_addrs[addr_index];
-		for (n = 0; n < SHARENAT_PORT_PROBES; n++) {
-			forward.nat_port = bpf_htons(candidate_port(n, own_port,
-								    start,
-								    att));
-			flow_reverse_key(egress_key, &forward, &reply_key);
-			err = bpf_map_update_elem(&flows, &reply_key, &reverse,
-						  BPF_NOEXIST);
-			if (err == -EEXIST)
-				continue;
-			if (err) {
-				*why = COUNTER_DROP_FLOW_TABLE_FULL;
-				return NULL;
-			}
-			err = bpf_map_update_elem(&flows, egress_key, &forward,
-						  BPF_NOEXIST);
-			if (err) {
-				bpf_map_delete_elem(&flows, &reply_key);
-				/* Another CPU made this flow first: use it. */
-				if (err == -EEXIST)
-					return bpf_map_lookup_elem(&flows,
-								   egress_key);
-				*why = COUNTER_DROP_FLOW_TABLE_FULL;
-				return NULL;
-			}
-			__sync_fetch_and_add(&sbx->ports_in_use, 1);
-			count(COUNTER_FLOW_CREATED);
-			return bpf_map_lookup_elem(&flows, egress_key);
-		}
-	}
-	*why = COUNTER_DROP_NO_PORT;
-	return NULL;
+	if (att->mapping == MAPPING_DEPENDENT)
+		flow = flow_insert_dependent(pkt, sbx, att, egress_key,
+					     &forward, &reverse, why);
+	else
+		flow = flow_insert_independent(pkt, sbx, att, egress_key,
+					       &forward, &reverse, why);
+	if (flow)
+		count(COUNTER_FLOW_CREATED);
+	return flow;
 }
 
 /*

@@ -106,6 +106,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xdp_devices SEC(".maps");
 
+/* mappings: struct mapping_key -> struct mapping, on attachments with
+ * endpoint-independent mapping. ports: struct port_key -> struct
+ * mapping_key, the owner of each shared endpoint a mapping holds. The two
+ * are inserted and removed together, like a flow's entries. Written by
+ * egress (new mapping), by flow expiry (the last flow of a mapping) and by
+ * the CLI (sandbox del, detach). Read by egress. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_MAPPINGS);
+	__type(key, struct mapping_key);
+	__type(value, struct mapping);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mappings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_MAPPINGS);
+	__type(key, struct port_key);
+	__type(value, struct mapping_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ports SEC(".maps");
+
 /* counters: enum counter -> packets, one slot per CPU.
  * Written by both programs. Read (summed over CPUs) by `sharenat stats`. */
 struct {

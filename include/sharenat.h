@@ -29,6 +29,8 @@
 #define SHARENAT_MAX_SANDBOXES 16384
 /* Two entries per flow (one per direction), so half of this many flows. */
 #define SHARENAT_MAX_FLOW_ENTRIES 262144
+/* Endpoint-independent mappings: at most one per flow. */
+#define SHARENAT_MAX_MAPPINGS (SHARENAT_MAX_FLOW_ENTRIES / 2)
 
 /* The sandbox pool (RFC 6598 shared address space) and the gateway that
  * every sandbox routes through; sharenat answers ARP for it. */
@@ -184,6 +186,39 @@ struct flow_key {
 	__u32 attachment;		/* ingress: shared device ifindex; egress: 0 */
 };
 
+/*
+ * Endpoint-independent mapping (RFC 4787 REQ-1): a sandbox's endpoint keeps
+ * one shared endpoint whatever the remote. Key of map `mappings`: the
+ * sandbox's endpoint towards one attachment (ICMP: the echo identifier in
+ * the port).
+ */
+struct mapping_key {
+	__be32 sandbox_addr;
+	__be16 sandbox_port;
+	__u8 proto;
+	__u8 pad;
+	__u32 attachment;
+};
+
+/* Value of map `mappings`: the shared endpoint, and how many flows use it
+ * (the last one to expire releases the mapping and its port). */
+struct mapping {
+	__be32 shared_addr;
+	__be16 shared_port;
+	__u16 pad;
+	__u32 flows;
+};
+
+/* Key of map `ports`: a shared endpoint held by a mapping. It stops two
+ * sandboxes from sharing a shared port (no port overloading). */
+struct port_key {
+	__u32 attachment;
+	__be32 shared_addr;
+	__be16 shared_port;
+	__u8 proto;
+	__u8 pad;
+};
+
 /* TCP flags seen in one direction of a flow (struct flow tcp_seen). */
 #define FLOW_SEEN_SYN 0x01
 #define FLOW_SEEN_FIN 0x02
@@ -216,6 +251,27 @@ struct flow {
 	__u64 packets;
 	struct bpf_timer timer;		/* egress entry only */
 };
+
+SHARENAT_INLINE void mapping_key_of(const struct flow_key *egress_key,
+				    __u32 attachment, struct mapping_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->sandbox_addr = egress_key->src_addr;
+	key->sandbox_port = egress_key->src_port;
+	key->proto = egress_key->proto;
+	key->attachment = attachment;
+}
+
+SHARENAT_INLINE void port_key_of(__u32 attachment, __be32 shared_addr,
+				 __be16 shared_port, __u8 proto,
+				 struct port_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->attachment = attachment;
+	key->shared_addr = shared_addr;
+	key->shared_port = shared_port;
+	key->proto = proto;
+}
 
 /* The ingress key of the flow whose egress entry this is. ICMP echo: the
  * reply names the identifier in dst_port only. */

@@ -14,7 +14,28 @@
 #include "map_iter.h"
 #include "state.h"
 
-void flow_pair_delete(struct sharenat *sn, const struct flow_key *egress_key,
+/* The flow's endpoint-independent mapping, if any, and its port. Flows
+ * are only removed here with all the flows of their sandbox or attachment,
+ * so the mapping goes with them whatever its count says. */
+static void mapping_delete(struct sharenat *sn,
+			   const struct flow_key *egress_key,
+			   const struct flow *egress)
+{
+	struct mapping_key mkey;
+	struct port_key pkey;
+	struct mapping m;
+
+	mapping_key_of(egress_key, egress->ifindex, &mkey);
+	if (bpf_map_lookup_elem(sn->mappings_fd, &mkey, &m))
+		return;
+	port_key_of(mkey.attachment, m.shared_addr, m.shared_port, mkey.proto,
+		    &pkey);
+	bpf_map_delete_elem(sn->ports_fd, &pkey);
+	bpf_map_delete_elem(sn->mappings_fd, &mkey);
+}
+
+/* Remove both entries of the flow whose egress entry this is. */
+static void flow_pair_delete(struct sharenat *sn, const struct flow_key *egress_key,
 		      const struct flow *egress)
 {
 	struct flow_key reverse;
@@ -22,6 +43,7 @@ void flow_pair_delete(struct sharenat *sn, const struct flow_key *egress_key,
 	flow_reverse_key(egress_key, egress, &reverse);
 	bpf_map_delete_elem(sn->flows_fd, egress_key);
 	bpf_map_delete_elem(sn->flows_fd, &reverse);
+	mapping_delete(sn, egress_key, egress);
 }
 
 struct flow_collection {

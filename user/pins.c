@@ -48,6 +48,8 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(security_groups),
 	PINNED_MAP(security_group_ids),
 	PINNED_MAP(function_counters),
+	PINNED_MAP(mappings),
+	PINNED_MAP(ports),
 	{ "sharenat_egress", offsetof(struct sharenat, egress_prog_fd), true },
 	{ "sharenat_ingress", offsetof(struct sharenat, ingress_prog_fd), true },
 	{ "sharenat_xdp_ingress", offsetof(struct sharenat, xdp_ingress_prog_fd),

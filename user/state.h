@@ -25,15 +25,15 @@ struct sharenat {
 	int security_groups_fd;
 	int security_group_ids_fd;
 	int function_counters_fd;
+	int mappings_fd;
+	int ports_fd;
 	int egress_prog_fd;		/* tc, sandbox devices */
 	int ingress_prog_fd;		/* tc, shared devices */
 	int xdp_ingress_prog_fd;	/* XDP, shared devices (--mode xdp) */
 };
 
-/* Remove both entries of the flow whose egress entry this is. */
-void flow_pair_delete(struct sharenat *sn, const struct flow_key *egress_key,
-		      const struct flow *egress);
-/* Remove every flow for which keep() is false. */
+/* Remove every flow for which matches() is true, and with it the
+ * endpoint-independent mappings (and their ports) it used. */
 void flows_delete_matching(struct sharenat *sn,
 			   bool (*matches)(const struct flow_key *key,
 					   const struct flow *egress,
