@@ -143,6 +143,10 @@ int sharenat_sandbox_lookup(struct sharenat *sn, __be32 addr,
 			    struct sandbox *out);
 int sharenat_function_lookup(struct sharenat *sn, __u32 id,
 			     struct function *out);
+int sharenat_function_find(struct sharenat *sn, const char *name,
+			   struct function *out);
+int sharenat_sandbox_find(struct sharenat *sn, const char *id,
+			  struct sandbox *out);
 /* Sum of every counter over all CPUs, indexed by enum counter. */
 int sharenat_read_counters(struct sharenat *sn, __u64 values[COUNTER_MAX],
 			   struct sharenat_error *err);

@@ -29,7 +29,9 @@ static const char usage_text[] =
 "  function del NAME\n"
 "  sandbox add ID --function NAME --dev DEV --ip ADDR [--mac MAC]\n"
 "  sandbox del ID\n"
-"  flows [--json] | stats [--json] | status [--json]\n"
+"  flows [--function NAME] [--sandbox ID] [--json]\n"
+"  stats [--json|--prometheus]\n"
+"  status [--json]\n"
 "\n"
 "State lives under the pin directory (default " SHARENAT_DEFAULT_PIN_DIR
 ", or $SHARENAT_PIN_DIR).\n";
@@ -319,18 +321,36 @@ static int parse_one_word(struct args *a, const char *expected,
 	return 0;
 }
 
-static int parse_json_flag(struct args *a, bool *json)
+/* --json everywhere; --prometheus for stats; --function and --sandbox
+ * for flows. */
+static int parse_read_options(struct args *a, const char *verb,
+			      struct read_options *opts)
 {
+	bool flows = !strcmp(verb, "flows");
 	const char *word;
 
-	*json = false;
 	while ((word = next_word(a))) {
-		if (!strcmp(word, "--json"))
-			*json = true;
-		else
+		if (!strcmp(word, "--json")) {
+			opts->format = OUTPUT_JSON;
+		} else if (!strcmp(word, "--prometheus") &&
+			   !strcmp(verb, "stats")) {
+			opts->format = OUTPUT_PROMETHEUS;
+		} else if (flows && is_flag(word, "--function")) {
+			if (flag_value(a, word, &opts->function) ||
+			    parse_name(opts->function, a->what, a->err))
+				goto bad;
+		} else if (flows && is_flag(word, "--sandbox")) {
+			if (flag_value(a, word, &opts->sandbox) ||
+			    parse_name(opts->sandbox, a->what, a->err))
+				goto bad;
+		} else {
 			return usage_fail(a, "unknown argument '%s'", word);
+		}
 	}
 	return 0;
+bad:
+	a->usage_error = true;
+	return -1;
 }
 
 static int run_write(struct args *a, const char *pin_dir, const char *verb,
@@ -400,11 +420,11 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 
 static int run_read(struct args *a, const char *pin_dir, const char *verb)
 {
+	struct read_options opts = { OUTPUT_TEXT, NULL, NULL };
 	struct sharenat *sn = NULL;
-	bool json;
 	int rc;
 
-	if (parse_json_flag(a, &json))
+	if (parse_read_options(a, verb, &opts))
 		return -1;
 	if (sharenat_is_loaded(pin_dir)) {
 		sn = sharenat_open(pin_dir, SHARENAT_OPEN_EXISTING, a->err);
@@ -412,15 +432,13 @@ static int run_read(struct args *a, const char *pin_dir, const char *verb)
 			return -1;
 	}
 	if (!strcmp(verb, "flows"))
-		rc = show_flows(sn, json);
+		rc = show_flows(sn, &opts, a->err);
 	else if (!strcmp(verb, "stats"))
-		rc = show_stats(sn, json);
+		rc = show_stats(sn, &opts, a->err);
 	else
-		rc = show_status(sn, json);
+		rc = show_status(sn, &opts, a->err);
 	sharenat_close(sn);
-	if (rc)
-		return fail(a->err, verb, "cannot read the state");
-	return 0;
+	return rc;
 }
 
 int cli_run(int argc, char **argv)

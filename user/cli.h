@@ -13,9 +13,24 @@ enum exit_code {
 
 int cli_run(int argc, char **argv);
 
-/* Read verbs (output.c). */
-int show_flows(struct sharenat *sn, bool json);
-int show_stats(struct sharenat *sn, bool json);
-int show_status(struct sharenat *sn, bool json);
+enum output_format {
+	OUTPUT_TEXT,
+	OUTPUT_JSON,
+	OUTPUT_PROMETHEUS,	/* stats only */
+};
+
+struct read_options {
+	enum output_format format;
+	const char *function;	/* flows: only this function's */
+	const char *sandbox;	/* flows: only this sandbox's */
+};
+
+/* Read verbs (output.c); 0, or -1 with err set. */
+int show_flows(struct sharenat *sn, const struct read_options *opts,
+	       struct sharenat_error *err);
+int show_stats(struct sharenat *sn, const struct read_options *opts,
+	       struct sharenat_error *err);
+int show_status(struct sharenat *sn, const struct read_options *opts,
+		struct sharenat_error *err);
 
 #endif

@@ -248,3 +248,15 @@ int sharenat_function_lookup(struct sharenat *sn, __u32 id,
 {
 	return bpf_map_lookup_elem(sn->functions_fd, &id, out) ? -1 : 0;
 }
+
+int sharenat_function_find(struct sharenat *sn, const char *name_text,
+			   struct function *out)
+{
+	struct name_key name = { 0 };
+	__u32 id;
+
+	strncpy(name.name, name_text, sizeof(name.name) - 1);
+	if (bpf_map_lookup_elem(sn->function_ids_fd, &name, &id))
+		return -1;
+	return sharenat_function_lookup(sn, id, out);
+}

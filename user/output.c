@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "error.h"
 #include "parse.h"
 
 static void json_string(const char *text)
@@ -70,6 +71,8 @@ struct flow_print {
 	bool json;
 	unsigned int count;
 	__u64 now;
+	__u32 function_id;	/* 0: every function */
+	__be32 sandbox_addr;	/* 0: every sandbox */
 };
 
 static int print_flow(const struct flow_key *key, const struct flow *egress,
@@ -81,8 +84,14 @@ static int print_flow(const struct flow_key *key, const struct flow *egress,
 	const char *id = "-", *state = "-";
 	__u64 idle_ms;
 
+	if (p->sandbox_addr && key->src_addr != p->sandbox_addr)
+		return 0;
 	if (!sharenat_sandbox_lookup(p->sn, key->src_addr, &sbx))
 		id = sbx.id;
+	else
+		sbx.function_id = 0;
+	if (p->function_id && sbx.function_id != p->function_id)
+		return 0;
 	format_endpoint(key->src_addr, key->src_port, sandbox_ep,
 			sizeof(sandbox_ep));
 	format_endpoint(egress->nat_addr, egress->nat_port, shared_ep,
@@ -121,10 +130,26 @@ static int print_flow(const struct flow_key *key, const struct flow *egress,
 	return 0;
 }
 
-int show_flows(struct sharenat *sn, bool json)
+int show_flows(struct sharenat *sn, const struct read_options *opts,
+	       struct sharenat_error *err)
 {
-	struct flow_print p = { sn, json, 0, monotonic_ns() };
+	bool json = opts->format == OUTPUT_JSON;
+	struct flow_print p = { sn, json, 0, monotonic_ns(), 0, 0 };
+	struct function fn;
+	struct sandbox sbx;
 
+	if (opts->function &&
+	    (!sn || sharenat_function_find(sn, opts->function, &fn)))
+		return fail(err, "flows", "function %s does not exist",
+			    opts->function);
+	if (opts->function)
+		p.function_id = fn.id;
+	if (opts->sandbox &&
+	    (!sn || sharenat_sandbox_find(sn, opts->sandbox, &sbx)))
+		return fail(err, "flows", "sandbox %s does not exist",
+			    opts->sandbox);
+	if (opts->sandbox)
+		p.sandbox_addr = sbx.addr;
 	if (json)
 		putchar('[');
 	else
@@ -133,7 +158,7 @@ int show_flows(struct sharenat *sn, bool json)
 		       "REMOTE-END", "DEVICE", "STATE", "PKTS-OUT", "PKTS-IN",
 		       "IDLE-MS");
 	if (sn && sharenat_for_each_flow(sn, print_flow, &p))
-		return -1;
+		return fail(err, "flows", "cannot read the flows map");
 	if (json)
 		puts("]");
 	return 0;
@@ -141,22 +166,30 @@ int show_flows(struct sharenat *sn, bool json)
 
 struct stats_print {
 	struct sharenat *sn;
+	enum output_format format;
 	bool json;
 	unsigned int count;
 	int rc;
+	struct sharenat_error *err;
 };
 
 static int print_function_stats(const struct function *fn, void *ctx)
 {
 	struct stats_print *p = ctx;
 	struct function_counters counters;
-	struct sharenat_error err;
 	unsigned int i;
 
-	if (sharenat_read_function_counters(p->sn, fn->id, &counters, &err)) {
-		fprintf(stderr, "sharenat: %s\n", err.message);
+	if (sharenat_read_function_counters(p->sn, fn->id, &counters, p->err)) {
 		p->rc = -1;
 		return 1;
+	}
+	if (p->format == OUTPUT_PROMETHEUS) {
+		for (i = 0; i < FUNCTION_COUNTER_MAX; i++)
+			printf("sharenat_function_events_total{function=\"%s\","
+			       "counter=\"%s\"} %llu\n", fn->name,
+			       sharenat_function_counter_name(i),
+			       (unsigned long long)counters.values[i]);
+		return 0;
 	}
 	if (p->json) {
 		printf("%s", p->count ? "," : "");
@@ -182,19 +215,61 @@ static int print_function_stats(const struct function *fn, void *ctx)
 	return 0;
 }
 
+static int print_sandbox_gauge(const struct sandbox *sbx, void *ctx)
+{
+	(void)ctx;
+	printf("sharenat_sandbox_ports_in_use{sandbox=\"%s\"} %u\n", sbx->id,
+	       sbx->ports_in_use);
+	return 0;
+}
+
+static int count_flow(const struct flow_key *key, const struct flow *egress,
+		      const struct flow *ingress, void *ctx);
+
+/* The Prometheus text format: counters by name, per function, and gauges
+ * of flows and of each sandbox's ports. Names are validated, so they need
+ * no escaping in label values. */
+static int show_prometheus(struct sharenat *sn, const __u64 *values,
+			   struct stats_print *p)
+{
+	unsigned int i, flows = 0;
+
+	printf("# HELP sharenat_events_total Events of the fast path: packets "
+	       "translated, dropped by reason, flows created and expired.\n"
+	       "# TYPE sharenat_events_total counter\n");
+	for (i = 0; i < COUNTER_MAX; i++)
+		printf("sharenat_events_total{counter=\"%s\"} %llu\n",
+		       sharenat_counter_name(i),
+		       (unsigned long long)values[i]);
+	printf("# HELP sharenat_function_events_total Per-function counters."
+	       "\n# TYPE sharenat_function_events_total counter\n");
+	if (sn)
+		sharenat_for_each_function(sn, print_function_stats, p);
+	if (sn)
+		sharenat_for_each_flow(sn, count_flow, &flows);
+	printf("# HELP sharenat_flows Flows in the table.\n"
+	       "# TYPE sharenat_flows gauge\nsharenat_flows %u\n", flows);
+	printf("# HELP sharenat_sandbox_ports_in_use Shared ports a sandbox "
+	       "holds.\n# TYPE sharenat_sandbox_ports_in_use gauge\n");
+	if (sn)
+		sharenat_for_each_sandbox(sn, print_sandbox_gauge, NULL);
+	return p->rc;
+}
+
 /* Global counters, then each function's. JSON: the global counters at the
  * top level, the functions' under "functions" by name. */
-int show_stats(struct sharenat *sn, bool json)
+int show_stats(struct sharenat *sn, const struct read_options *opts,
+	       struct sharenat_error *err)
 {
-	struct stats_print p = { sn, json, 0, 0 };
+	bool json = opts->format == OUTPUT_JSON;
+	struct stats_print p = { sn, opts->format, json, 0, 0, err };
 	__u64 values[COUNTER_MAX] = { 0 };
-	struct sharenat_error err;
 	unsigned int i;
 
-	if (sn && sharenat_read_counters(sn, values, &err)) {
-		fprintf(stderr, "sharenat: %s\n", err.message);
+	if (sn && sharenat_read_counters(sn, values, err))
 		return -1;
-	}
+	if (opts->format == OUTPUT_PROMETHEUS)
+		return show_prometheus(sn, values, &p);
 	if (json)
 		putchar('{');
 	for (i = 0; i < COUNTER_MAX; i++) {
@@ -408,10 +483,13 @@ static int count_flow(const struct flow_key *key, const struct flow *egress,
 	return 0;
 }
 
-int show_status(struct sharenat *sn, bool json)
+int show_status(struct sharenat *sn, const struct read_options *opts,
+		struct sharenat_error *err)
 {
+	bool json = opts->format == OUTPUT_JSON;
 	struct status_print p = { sn, json, 0 };
 	unsigned int flows = 0;
+	int rc = 0;
 
 	if (!sn) {
 		if (json)
@@ -424,23 +502,26 @@ int show_status(struct sharenat *sn, bool json)
 	}
 	if (json)
 		printf("{\"loaded\":true,\"attachments\":[");
-	sharenat_for_each_attachment(sn, print_attachment, &p);
+	rc |= sharenat_for_each_attachment(sn, print_attachment, &p);
 	if (json)
 		printf("],\"security_groups\":[");
 	p.count = 0;
-	sharenat_for_each_sg(sn, print_sg, &p);
+	rc |= sharenat_for_each_sg(sn, print_sg, &p);
 	if (json)
 		printf("],\"functions\":[");
 	p.count = 0;
-	sharenat_for_each_function(sn, print_function, &p);
+	rc |= sharenat_for_each_function(sn, print_function, &p);
 	if (json)
 		printf("],\"sandboxes\":[");
 	p.count = 0;
-	sharenat_for_each_sandbox(sn, print_sandbox, &p);
-	sharenat_for_each_flow(sn, count_flow, &flows);
+	rc |= sharenat_for_each_sandbox(sn, print_sandbox, &p);
+	rc |= sharenat_for_each_flow(sn, count_flow, &flows);
 	if (json)
 		printf("],\"flows\":%u}\n", flows);
 	else
 		printf("flows %u\n", flows);
+	if (rc)
+		return fail(err, "status", "cannot read every map: %s",
+			    strerror(rc < 0 ? -rc : rc));
 	return 0;
 }

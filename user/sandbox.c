@@ -196,3 +196,15 @@ int sharenat_sandbox_lookup(struct sharenat *sn, __be32 addr,
 {
 	return bpf_map_lookup_elem(sn->sandboxes_fd, &addr, out) ? -1 : 0;
 }
+
+int sharenat_sandbox_find(struct sharenat *sn, const char *id_text,
+			  struct sandbox *out)
+{
+	struct name_key id = { 0 };
+	__be32 addr;
+
+	strncpy(id.name, id_text, sizeof(id.name) - 1);
+	if (bpf_map_lookup_elem(sn->sandbox_ids_fd, &id, &addr))
+		return -1;
+	return sharenat_sandbox_lookup(sn, addr, out);
+}
