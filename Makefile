@@ -86,6 +86,10 @@ demo: deps
 
 install: $(BUILD)/sharenat
 	install -D -m 0755 $(BUILD)/sharenat $(DESTDIR)$(PREFIX)/sbin/sharenat
+	install -D -m 0644 docs/sharenat.8 $(DESTDIR)$(PREFIX)/share/man/man8/sharenat.8
+	install -D -m 0644 include/sharenat.h $(DESTDIR)$(PREFIX)/include/sharenat/sharenat.h
+	install -D -m 0644 include/libsharenat.h $(DESTDIR)$(PREFIX)/include/sharenat/libsharenat.h
+	install -D -m 0644 $(BUILD)/libsharenat.a $(DESTDIR)$(PREFIX)/lib/libsharenat.a
 
 clean:
 	rm -rf $(BUILD)
