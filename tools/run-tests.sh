@@ -32,19 +32,26 @@ else
 fi
 rm -f "$unit_log"
 
-# netns end-to-end tests with real tools; they close with
-# "e2e: N passed, M failed".
-e2e_log=$(mktemp)
-tests/e2e/run.sh "$build/sharenat" 2>&1 | tee "$e2e_log"
-summary=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' "$e2e_log" | tail -1)
-if [ -z "$summary" ]; then
-	echo "tests: the end-to-end tests printed no summary" >&2
-	failed=$((failed + 1))
-else
-	passed=$((passed + $(sed -E 's/e2e: ([0-9]+) passed.*/\1/' <<<"$summary")))
-	failed=$((failed + $(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$summary")))
-fi
-rm -f "$e2e_log"
+# netns end-to-end tests with real tools: the single-customer suite, then
+# the multi-tenant one. Each closes with "e2e: N passed, M failed"; a
+# script that prints no such line counts as one failure.
+run_e2e() {
+	local script=$1 log summary
+
+	log=$(mktemp)
+	"$script" "$build/sharenat" 2>&1 | tee "$log"
+	summary=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [ -z "$summary" ]; then
+		echo "tests: $script printed no summary" >&2
+		failed=$((failed + 1))
+	else
+		passed=$((passed + $(sed -E 's/e2e: ([0-9]+) passed.*/\1/' <<<"$summary")))
+		failed=$((failed + $(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$summary")))
+	fi
+	rm -f "$log"
+}
+run_e2e tests/e2e/run.sh
+run_e2e tests/e2e/tenants.sh
 
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

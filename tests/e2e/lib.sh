@@ -100,3 +100,27 @@ wait_until() {
 	done
 	return 1
 }
+
+# listening NS tcp|udp PORT: something in namespace NS listens on PORT.
+listening() {
+	local flag=-Hltn
+
+	[ "$2" = udp ] && flag=-Hlun
+	[ -n "$(in_ns "$1" ss "$flag" "sport = :$3")" ]
+}
+
+# cli_error CODE ARGS...: sharenat ARGS fails with exit CODE, one stderr
+# line "sharenat: ...", nothing on stdout;
+# the error line stays in $E2E_TMP/stderr for the caller.
+cli_error() {
+	local want=$1 rc out err
+
+	shift
+	out=$(sn "$@" 2>"$E2E_TMP/stderr")
+	rc=$?
+	err=$(cat "$E2E_TMP/stderr")
+	[ "$rc" -eq "$want" ] || fail "'sharenat $*' exited $rc, want $want ($err)" || return
+	[ "$(wc -l <"$E2E_TMP/stderr")" -eq 1 ] && [[ $err == "sharenat: "* ]] ||
+		fail "'sharenat $*' stderr is not one 'sharenat: ' line: '$err'" || return
+	[ -z "$out" ] || fail "'sharenat $*' printed '$out'" || return
+}

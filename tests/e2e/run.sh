@@ -110,14 +110,6 @@ start_udp_echo() {
 	wait_until 50 listening "$(vpc_ns)" udp "$UDP_PORT"
 }
 
-# listening NS tcp|udp PORT: something in namespace NS listens on PORT.
-listening() {
-	local flag=-Hltn
-
-	[ "$2" = udp ] && flag=-Hlun
-	[ -n "$(in_ns "$1" ss "$flag" "sport = :$3")" ]
-}
-
 stop_servers() {
 	stop_nginx
 	[ -n "${UDP_ECHO_PID:-}" ] && kill "$UDP_ECHO_PID" 2>/dev/null
@@ -416,21 +408,6 @@ test_sandbox_del() {
 		why=$(ping_ok "$n") || fail "sbx$n after del: $why" || return
 		out=$(http_get "$n") || fail "sbx$n http after del: $out" || return
 	done
-}
-
-# cli_error CODE ARGS...: sharenat ARGS fails with exit CODE, one stderr
-# line "sharenat: ...", nothing on stdout.
-cli_error() {
-	local want=$1 rc out err
-
-	shift
-	out=$(sn "$@" 2>"$E2E_TMP/stderr")
-	rc=$?
-	err=$(cat "$E2E_TMP/stderr")
-	[ "$rc" -eq "$want" ] || fail "'sharenat $*' exited $rc, want $want ($err)" || return
-	[ "$(wc -l <"$E2E_TMP/stderr")" -eq 1 ] && [[ $err == "sharenat: "* ]] ||
-		fail "'sharenat $*' stderr is not one 'sharenat: ' line: '$err'" || return
-	[ -z "$out" ] || fail "'sharenat $*' printed '$out'" || return
 }
 
 # 10. Bad input fails with the right exit code and one error line, and
