@@ -317,6 +317,7 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(FLOW_CREATED, "flow_created")					\
 	X(FLOW_EXPIRED, "flow_expired")					\
 	X(ARP_REPLIED, "arp_replied")					\
+	X(ICMP_ERROR_TRANSLATED, "icmp_error_translated")		\
 	X(INGRESS_NOT_OURS, "ingress_not_ours")				\
 	X(DROP_SPOOFED_SOURCE, "drop_spoofed_source")			\
 	X(DROP_NO_ROUTE, "drop_no_route")				\
@@ -328,7 +329,8 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(DROP_TTL_EXCEEDED, "drop_ttl_exceeded")			\
 	X(DROP_NO_PORT, "drop_no_port")					\
 	X(DROP_FLOW_TABLE_FULL, "drop_flow_table_full")			\
-	X(DROP_STALE_FLOW, "drop_stale_flow")
+	X(DROP_STALE_FLOW, "drop_stale_flow")				\
+	X(DROP_ICMP_ERROR_NO_FLOW, "drop_icmp_error_no_flow")
 
 #define SHARENAT_COUNTER_ENUM(name, text) COUNTER_##name,
 enum counter {
