@@ -12,6 +12,10 @@
 #define IP_OFFSET 0x1fff
 #define ICMP_ECHOREPLY 0
 #define ICMP_ECHO 8
+#define ICMP_DEST_UNREACH 3
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+#define ICMP_ERROR_HLEN 8	/* type, code, checksum, 4 bytes of rest */
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_RST 0x04

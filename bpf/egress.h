@@ -15,6 +15,7 @@
 
 #include "arp.h"
 #include "flow.h"
+#include "icmp_error.h"
 #include "rewrite.h"
 
 /* The attachment a sandbox's packet goes out through, and its next hop:
@@ -92,11 +93,76 @@ new_egress_flow(const struct packet *pkt, struct sandbox *sbx,
 	return flow_create(pkt, sbx, fn, att, next_hop, key, why);
 }
 
+/*
+ * Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): a sandbox sent to a shared
+ * endpoint of its own attachment. After source NAT the packet is what a
+ * remote at that shared endpoint would send: deliver it as ingress would,
+ * to the sandbox whose mapping it names, if that sandbox's filter lets this
+ * source in (it has a flow to it, address-and-port-dependent filtering).
+ */
+static __always_inline int hairpin(const struct nat_ctx *c,
+				   const struct packet *pkt,
+				   const struct flow *flow)
+{
+	struct flow_key key = {
+		.src_addr = flow->nat_addr,
+		.dst_addr = pkt->dst_addr,
+		.src_port = flow->nat_port,
+		.dst_port = pkt->dst_port,
+		.proto = pkt->proto,
+		.direction = FLOW_INGRESS,
+		.attachment = flow->ifindex,
+	};
+	struct flow *target = bpf_map_lookup_elem(&flows, &key);
+	struct sandbox *sbx;
+
+	if (!target)
+		return drop(COUNTER_DROP_HAIRPIN_NO_FLOW);
+	sbx = bpf_map_lookup_elem(&sandboxes, &target->nat_addr);
+	if (!sbx || sbx->ifindex != target->ifindex)
+		return drop(COUNTER_DROP_STALE_FLOW);
+	flow_touch(target, pkt);
+	count_function(sbx->function_id, FUNCTION_PACKETS_IN);
+	if (rewrite_addr(c, pkt, IP_DADDR_OFF, pkt->dst_addr,
+			 target->nat_addr) ||
+	    rewrite_port(c, pkt, false, pkt->dst_port, target->nat_port) ||
+	    rewrite_macs(c, sbx->mac, sbx->host_mac))
+		return drop(COUNTER_DROP_MALFORMED);
+	count(COUNTER_HAIRPINNED);
+	return bpf_redirect(sbx->ifindex, 0);
+}
+
+/* An ICMP error from a sandbox about a packet it received, e.g. port
+ * unreachable for a reply to a socket it closed. */
+static __always_inline int egress_icmp_error(const struct nat_ctx *c,
+					     const struct packet *pkt)
+{
+	struct bpf_redir_neigh neighbour = { .nh_family = AF_INET };
+	struct icmp_inner in = {};
+	struct flow *flow;
+
+	/* A sandbox speaks only of packets that were sent to it. */
+	if (parse_icmp_inner(c, pkt, &in) || in.dst_addr != pkt->src_addr)
+		return drop(COUNTER_DROP_MALFORMED);
+	flow = icmp_error_egress_flow(&in);
+	if (!flow)
+		return drop(COUNTER_DROP_ICMP_ERROR_NO_FLOW);
+	if (translate_icmp_error(c, pkt, &in, false, IP_SADDR_OFF,
+				 flow->nat_addr, flow->nat_port) ||
+	    decrement_ttl(c, pkt))
+		return drop(COUNTER_DROP_MALFORMED);
+	count(COUNTER_ICMP_ERROR_TRANSLATED);
+	neighbour.ipv4_nh = flow->next_hop;
+	return bpf_redirect_neigh(flow->ifindex, &neighbour, sizeof(neighbour),
+				  0);
+}
+
 static __always_inline int nat_egress(struct __sk_buff *skb)
 {
 	const struct nat_ctx c = { .ctx = skb, .xdp = false };
 	struct bpf_redir_neigh neighbour = { .nh_family = AF_INET };
 	enum counter why = COUNTER_DROP_MALFORMED;
+	enum parse_result parsed;
 	struct packet pkt = {};
 	struct flow_key key;
 	struct sandbox *sbx;
@@ -104,8 +170,10 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	__be32 old_src;
 	__be16 old_port;
 
-	switch (parse_packet(&c, &pkt)) {
+	parsed = parse_packet(&c, &pkt);
+	switch (parsed) {
 	case PARSE_IPV4:
+	case PARSE_ICMP_ERROR:
 		break;
 	case PARSE_ARP:
 		return answer_gateway_arp(&c);
@@ -126,6 +194,8 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 		__builtin_memcpy(sbx->mac, pkt.src_mac, ETH_ALEN);
 	if (pkt.ttl <= 1)
 		return drop(COUNTER_DROP_TTL_EXCEEDED);
+	if (parsed == PARSE_ICMP_ERROR)
+		return egress_icmp_error(&c, &pkt);
 
 	egress_key_of(&pkt, &key);
 	flow = bpf_map_lookup_elem(&flows, &key);
@@ -145,6 +215,8 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 		return drop(COUNTER_DROP_MALFORMED);
 
 	count(COUNTER_EGRESS_TRANSLATED);
+	if (flow->hairpin)
+		return hairpin(&c, &pkt, flow);
 	neighbour.ipv4_nh = flow->next_hop;
 	return bpf_redirect_neigh(flow->ifindex, &neighbour, sizeof(neighbour),
 				  0);

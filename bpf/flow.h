@@ -103,9 +103,48 @@ static __always_inline void release_port(struct sandbox *sbx)
 		__sync_fetch_and_sub(&sbx->ports_in_use, 1);
 }
 
+static __always_inline bool mapping_key_equal(const struct mapping_key *a,
+					      const struct mapping_key *b)
+{
+	return a->sandbox_addr == b->sandbox_addr &&
+	       a->sandbox_port == b->sandbox_port && a->proto == b->proto &&
+	       a->attachment == b->attachment;
+}
+
+/* The port hold's timer: the port is anyone's now, unless its owner has
+ * mapped it again meanwhile. */
+static int port_hold_expire(void *map, struct port_key *key,
+			    struct port_hold *hold)
+{
+	struct mapping *m = bpf_map_lookup_elem(&mappings, &hold->owner);
+
+	(void)map;
+	if (m && m->shared_addr == key->shared_addr &&
+	    m->shared_port == key->shared_port)
+		return 0;
+	bpf_map_delete_elem(&ports, key);
+	return 0;
+}
+
+/* Keep a released port for its last owner for a while (RFC 6888 REQ-8),
+ * so a late packet of the old mapping never reaches a new owner. */
+static __always_inline void port_hold_start(const struct port_key *pkey)
+{
+	struct port_hold *hold = bpf_map_lookup_elem(&ports, pkey);
+
+	if (!hold)
+		return;
+	/* -EBUSY: initialised by an earlier hold of the same entry. */
+	bpf_timer_init(&hold->timer, &ports, CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&hold->timer, port_hold_expire);
+	bpf_timer_start(&hold->timer,
+			(__u64)SHARENAT_PORT_HOLD_SECONDS * NSEC_PER_SEC, 0);
+}
+
 /* A flow is gone: give back what it held. Under endpoint-independent
- * mapping that is one use of its mapping, and the mapping (and its port)
- * when this was the last; otherwise the flow's own port. */
+ * mapping that is one use of its mapping, and the mapping when this was
+ * the last (its port is then held, see port_hold_start); otherwise the
+ * flow's own port. */
 static __always_inline void flow_release(const struct flow_key *key,
 					 const struct flow *egress)
 {
@@ -124,7 +163,7 @@ static __always_inline void flow_release(const struct flow_key *key,
 		return;
 	port_key_of(mkey.attachment, m->shared_addr, m->shared_port,
 		    mkey.proto, &pkey);
-	bpf_map_delete_elem(&ports, &pkey);
+	port_hold_start(&pkey);
 	bpf_map_delete_elem(&mappings, &mkey);
 	release_port(sbx);
 }
@@ -281,6 +320,26 @@ flow_insert_dependent(const struct packet *pkt, struct sandbox *sbx,
 	return NULL;
 }
 
+/* Reserve a shared endpoint for mkey: 0, -EEXIST when someone else holds
+ * it, or another error. A port still held for mkey itself (its mapping
+ * ended less than SHARENAT_PORT_HOLD_SECONDS ago) is mkey's again. */
+static __always_inline long port_reserve(const struct port_key *pkey,
+					 const struct mapping_key *mkey)
+{
+	struct port_hold fresh = { .owner = *mkey }, *held;
+	long err;
+
+	err = bpf_map_update_elem(&ports, pkey, &fresh, BPF_NOEXIST);
+	if (err != -EEXIST)
+		return err;
+	held = bpf_map_lookup_elem(&ports, pkey);
+	if (!held || !mapping_key_equal(&held->owner, mkey) ||
+	    bpf_map_lookup_elem(&mappings, mkey))
+		return -EEXIST;
+	bpf_timer_cancel(&held->timer);
+	return 0;
+}
+
 /* A new mapping for the sandbox endpoint in mkey: the first shared
  * endpoint no other mapping holds, reserved in `ports`, spilling to the
  * attachment's next shared address when one is full. */
@@ -306,8 +365,7 @@ mapping_create(const struct packet *pkt, struct sandbox *sbx,
 				candidate_port(n, own_port, start, att));
 			port_key_of(att->ifindex, m.shared_addr,
 				    m.shared_port, pkt->proto, &pkey);
-			err = bpf_map_update_elem(&ports, &pkey, mkey,
-						  BPF_NOEXIST);
+			err = port_reserve(&pkey, mkey);
 			if (err == -EEXIST)
 				continue;
 			if (err) {
@@ -399,6 +457,18 @@ flow_insert_pair(const struct packet *pkt, struct sandbox *sbx,
 		.last_seen_ns = now,
 	};
 	struct flow *flow;
+	__u32 i;
+
+	for (i = 0; i < SHARENAT_MAX_SHARED_ADDRS; i++)
+		if (i < att->shared_addr_count &&
+		    att->shared_addrs[i] == pkt->dst_addr)
+			forward.hairpin = 1;
+	/* Echo to a shared address would have to be answered by the NAT
+	 * itself; only TCP and UDP turn back in. */
+	if (forward.hairpin && pkt->proto == IPPROTO_ICMP) {
+		*why = COUNTER_DROP_UNSUPPORTED;
+		return NULL;
+	}
 
 	if (att->mapping == MAPPING_DEPENDENT)
 		flow = flow_insert_dependent(pkt, sbx, att, egress_key,

@@ -15,6 +15,7 @@
 #define SHARENAT_BPF_INGRESS_H
 
 #include "flow.h"
+#include "icmp_error.h"
 #include "rewrite.h"
 
 enum ingress_verdict {
@@ -23,15 +24,92 @@ enum ingress_verdict {
 	INGRESS_REDIRECT,	/* to *ifindex */
 };
 
+/* Is addr one of the attachment's shared addresses? */
+static __always_inline bool is_shared_addr(__u32 attachment, __be32 addr)
+{
+	const struct attachment *att;
+	__u32 i;
+
+	att = bpf_map_lookup_elem(&attachments, &attachment);
+	if (!att)
+		return false;
+	for (i = 0; i < SHARENAT_MAX_SHARED_ADDRS; i++)
+		if (i < att->shared_addr_count && att->shared_addrs[i] == addr)
+			return true;
+	return false;
+}
+
+/* The rest of the way to the sandbox, for a translated packet: TTL, MACs,
+ * and which device. */
+static __always_inline enum ingress_verdict
+deliver(const struct nat_ctx *c, const struct packet *pkt,
+	const struct sandbox *sbx, __u32 *ifindex)
+{
+	if (decrement_ttl(c, pkt) ||
+	    rewrite_macs(c, sbx->mac, sbx->host_mac)) {
+		count(COUNTER_DROP_MALFORMED);
+		return INGRESS_DROP;
+	}
+	*ifindex = sbx->ifindex;
+	return INGRESS_REDIRECT;
+}
+
+/* An ICMP error about a packet a sandbox sent (tc only: XDP hands these
+ * on). Errors to addresses that are not shared ones are the host's. */
+static __always_inline enum ingress_verdict
+ingress_icmp_error(const struct nat_ctx *c, const struct packet *pkt,
+		   __u32 *ifindex)
+{
+	struct icmp_inner in = {};
+	struct sandbox *sbx;
+	struct flow *flow;
+
+	if (c->xdp) {
+		count(COUNTER_INGRESS_XDP_TO_TC);
+		return INGRESS_PASS;
+	}
+	if (!is_shared_addr(ctx_ifindex(c), pkt->dst_addr))
+		return INGRESS_PASS;
+	if (parse_icmp_inner(c, pkt, &in) || in.src_addr != pkt->dst_addr) {
+		count(COUNTER_DROP_MALFORMED);
+		return INGRESS_DROP;
+	}
+	flow = icmp_error_ingress_flow(&in, ctx_ifindex(c));
+	if (!flow) {
+		count(COUNTER_DROP_ICMP_ERROR_NO_FLOW);
+		return INGRESS_DROP;
+	}
+	sbx = bpf_map_lookup_elem(&sandboxes, &flow->nat_addr);
+	if (!sbx || sbx->ifindex != flow->ifindex) {
+		count(COUNTER_DROP_STALE_FLOW);
+		return INGRESS_DROP;
+	}
+	if (pkt->ttl <= 1) {
+		count(COUNTER_DROP_TTL_EXCEEDED);
+		return INGRESS_DROP;
+	}
+	if (translate_icmp_error(c, pkt, &in, true, IP_DADDR_OFF,
+				 flow->nat_addr, flow->nat_port)) {
+		count(COUNTER_DROP_MALFORMED);
+		return INGRESS_DROP;
+	}
+	count(COUNTER_ICMP_ERROR_TRANSLATED);
+	return deliver(c, pkt, sbx, ifindex);
+}
+
 static __always_inline enum ingress_verdict
 nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 {
+	enum parse_result parsed;
 	struct packet pkt = {};
 	struct flow_key key;
 	struct sandbox *sbx;
 	struct flow *flow;
 
-	if (parse_packet(c, &pkt) != PARSE_IPV4)
+	parsed = parse_packet(c, &pkt);
+	if (parsed == PARSE_ICMP_ERROR)
+		return ingress_icmp_error(c, &pkt, ifindex);
+	if (parsed != PARSE_IPV4)
 		return INGRESS_PASS;
 
 	ingress_key_of(&pkt, ctx_ifindex(c), &key);
@@ -58,17 +136,14 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 
 	if (rewrite_addr(c, &pkt, IP_DADDR_OFF, pkt.dst_addr,
 			 flow->nat_addr) ||
-	    rewrite_port(c, &pkt, false, pkt.dst_port, flow->nat_port) ||
-	    decrement_ttl(c, &pkt) ||
-	    rewrite_macs(c, sbx->mac, sbx->host_mac)) {
+	    rewrite_port(c, &pkt, false, pkt.dst_port, flow->nat_port)) {
 		count(COUNTER_DROP_MALFORMED);
 		return INGRESS_DROP;
 	}
 	count(COUNTER_INGRESS_TRANSLATED);
 	if (c->xdp)
 		count(COUNTER_INGRESS_XDP_FAST_PATH);
-	*ifindex = flow->ifindex;
-	return INGRESS_REDIRECT;
+	return deliver(c, &pkt, sbx, ifindex);
 }
 
 #endif /* SHARENAT_BPF_INGRESS_H */

@@ -108,8 +108,9 @@ struct {
 
 /* mappings: struct mapping_key -> struct mapping, on attachments with
  * endpoint-independent mapping. ports: struct port_key -> struct
- * mapping_key, the owner of each shared endpoint a mapping holds. The two
- * are inserted and removed together, like a flow's entries. Written by
+ * port_hold, the owner of each shared endpoint a mapping holds. A port
+ * outlives its mapping by SHARENAT_PORT_HOLD_SECONDS (its own timer), and
+ * only its last owner may take it again in that time. Written by
  * egress (new mapping), by flow expiry (the last flow of a mapping) and by
  * the CLI (sandbox del, detach). Read by egress. */
 struct {
@@ -124,7 +125,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SHARENAT_MAX_MAPPINGS);
 	__type(key, struct port_key);
-	__type(value, struct mapping_key);
+	__type(value, struct port_hold);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ports SEC(".maps");
 

@@ -16,7 +16,8 @@
 #include "consts.h"
 
 enum parse_result {
-	PARSE_IPV4,		/* IPv4 with a TCP, UDP or ICMP header */
+	PARSE_IPV4,		/* IPv4 with a TCP, UDP or ICMP echo header */
+	PARSE_ICMP_ERROR,	/* IPv4 ICMP error: see icmp_error.h */
 	PARSE_ARP,
 	PARSE_OTHER_ETHERTYPE,	/* not IPv4 nor ARP: not the NAT's */
 	PARSE_UNSUPPORTED,	/* IPv4 the NAT does not translate (yet) */
@@ -106,6 +107,10 @@ static __always_inline enum parse_result parse_l4(const struct nat_ctx *c,
 		} else if (icmp.type == ICMP_ECHOREPLY) {
 			pkt->src_port = 0;
 			pkt->dst_port = icmp.un.echo.id;
+		} else if (icmp.type == ICMP_DEST_UNREACH ||
+			   icmp.type == ICMP_TIME_EXCEEDED ||
+			   icmp.type == ICMP_PARAMETERPROB) {
+			return PARSE_ICMP_ERROR;
 		} else {
 			return PARSE_UNSUPPORTED;
 		}

@@ -50,10 +50,12 @@ static __always_inline bool l4_csum_is_seed(const struct packet *pkt)
 					      0));
 }
 
-/* XDP: replace `size` (2 or 4) bytes covered by the checksum at csum_off,
- * RFC 1624: HC' = ~(~HC + ~m + m'). Values are padded to 32-bit words,
- * which leaves a 16-bit value's share of the sum unchanged. */
-static __always_inline int xdp_csum_replace(const struct nat_ctx *c,
+/* Update the checksum at csum_off for a covered value going from `from` to
+ * `to` (RFC 1624: HC' = ~(~HC + ~m + m')), by plain arithmetic on the
+ * bytes: what XDP uses, and what ICMP error translation uses at both hooks
+ * for checksums nested inside a packet. 16-bit values are padded to 32-bit
+ * words, which leaves their share of the sum unchanged. */
+static __always_inline int csum_replace_at(const struct nat_ctx *c,
 					    __u32 csum_off, __be32 from,
 					    __be32 to, bool udp)
 {
@@ -85,9 +87,9 @@ static __always_inline int rewrite_addr(const struct nat_ctx *c,
 
 	if (c->xdp) {
 		if ((pkt->proto != IPPROTO_ICMP &&
-		     xdp_csum_replace(c, pkt->l4_csum_off, old_addr, new_addr,
+		     csum_replace_at(c, pkt->l4_csum_off, old_addr, new_addr,
 				      udp)) ||
-		    xdp_csum_replace(c, ip_csum_off, old_addr, new_addr, false))
+		    csum_replace_at(c, ip_csum_off, old_addr, new_addr, false))
 			return -1;
 	} else {
 		if (pkt->proto != IPPROTO_ICMP &&
@@ -117,7 +119,7 @@ static __always_inline int rewrite_u16(const struct nat_ctx *c,
 	__builtin_memcpy(&from, &old_value, sizeof(old_value));
 	__builtin_memcpy(&to, &new_value, sizeof(new_value));
 	if (c->xdp) {
-		if (xdp_csum_replace(c, csum_off, from, to, udp))
+		if (csum_replace_at(c, csum_off, from, to, udp))
 			return -1;
 	} else if (ip_header) {
 		if (bpf_l3_csum_replace(c->ctx, csum_off, old_value, new_value,

@@ -219,6 +219,17 @@ struct port_key {
 	__u8 pad;
 };
 
+/* How long a released shared port stays reserved for its last owner
+ * before anyone else may have it (RFC 6888 REQ-8: 120 s). */
+#define SHARENAT_PORT_HOLD_SECONDS 120
+
+/* Value of map `ports`: the owner, and the timer that frees the port
+ * SHARENAT_PORT_HOLD_SECONDS after its mapping's last flow ended. */
+struct port_hold {
+	struct mapping_key owner;
+	struct bpf_timer timer;
+};
+
 /* TCP flags seen in one direction of a flow (struct flow tcp_seen). */
 #define FLOW_SEEN_SYN 0x01
 #define FLOW_SEEN_FIN 0x02
@@ -244,7 +255,9 @@ struct flow {
 	__be32 nat_addr;
 	__be16 nat_port;
 	__u8 tcp_seen;			/* FLOW_SEEN_* in this direction */
-	__u8 pad;
+	/* Egress entry: the destination is a shared address of the same
+	 * attachment, so the packet turns back in (hairpinning). */
+	__u8 hairpin;
 	__u32 ifindex;			/* device the packet is redirected to */
 	__be32 next_hop;		/* egress: customer-side next hop */
 	__u64 last_seen_ns;
@@ -317,6 +330,8 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(FLOW_CREATED, "flow_created")					\
 	X(FLOW_EXPIRED, "flow_expired")					\
 	X(ARP_REPLIED, "arp_replied")					\
+	X(ICMP_ERROR_TRANSLATED, "icmp_error_translated")		\
+	X(HAIRPINNED, "hairpinned")					\
 	X(INGRESS_NOT_OURS, "ingress_not_ours")				\
 	X(DROP_SPOOFED_SOURCE, "drop_spoofed_source")			\
 	X(DROP_NO_ROUTE, "drop_no_route")				\
@@ -328,7 +343,9 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(DROP_TTL_EXCEEDED, "drop_ttl_exceeded")			\
 	X(DROP_NO_PORT, "drop_no_port")					\
 	X(DROP_FLOW_TABLE_FULL, "drop_flow_table_full")			\
-	X(DROP_STALE_FLOW, "drop_stale_flow")
+	X(DROP_STALE_FLOW, "drop_stale_flow")				\
+	X(DROP_ICMP_ERROR_NO_FLOW, "drop_icmp_error_no_flow")		\
+	X(DROP_HAIRPIN_NO_FLOW, "drop_hairpin_no_flow")
 
 #define SHARENAT_COUNTER_ENUM(name, text) COUNTER_##name,
 enum counter {
