@@ -285,7 +285,7 @@ flow_insert_entries(const struct flow_key *egress_key,
  * reply key is free, so a port serves many remotes. */
 static __always_inline struct flow *
 flow_insert_dependent(const struct packet *pkt, struct sandbox *sbx,
-		      const struct attachment *att,
+		      const struct attachment *att, __u32 quota,
 		      const struct flow_key *egress_key, struct flow *forward,
 		      const struct flow *reverse, enum counter *why)
 {
@@ -293,6 +293,11 @@ flow_insert_dependent(const struct packet *pkt, struct sandbox *sbx,
 	__u16 own_port = bpf_ntohs(pkt->src_port);
 	__u32 addr_index, n;
 
+	/* Every flow takes a port of its own here. */
+	if (sbx->ports_in_use >= quota) {
+		*why = COUNTER_DROP_PORT_QUOTA;
+		return NULL;
+	}
 	for (addr_index = 0; addr_index < SHARENAT_MAX_SHARED_ADDRS;
 	     addr_index++) {
 		if (addr_index >= att->shared_addr_count)
@@ -395,7 +400,7 @@ mapping_create(const struct packet *pkt, struct sandbox *sbx,
  * mapping, made on the endpoint's first flow. */
 static __always_inline struct flow *
 flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
-			const struct attachment *att,
+			const struct attachment *att, __u32 quota,
 			const struct flow_key *egress_key,
 			struct flow *forward, const struct flow *reverse,
 			enum counter *why)
@@ -407,6 +412,12 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 	mapping_key_of(egress_key, att->ifindex, &mkey);
 	m = bpf_map_lookup_elem(&mappings, &mkey);
 	if (!m) {
+		/* Only a new mapping takes a port: a flow from an endpoint
+		 * already mapped is not held back by the quota. */
+		if (sbx->ports_in_use >= quota) {
+			*why = COUNTER_DROP_PORT_QUOTA;
+			return NULL;
+		}
 		m = mapping_create(pkt, sbx, att, &mkey, why);
 		if (!m)
 			return NULL;
@@ -441,7 +452,7 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
  * *why set to the counter that says why. */
 static __always_inline struct flow *
 flow_insert_pair(const struct packet *pkt, struct sandbox *sbx,
-		 const struct attachment *att, __be32 next_hop,
+		 const struct attachment *att, __u32 quota, __be32 next_hop,
 		 const struct flow_key *egress_key, enum counter *why)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -471,10 +482,11 @@ flow_insert_pair(const struct packet *pkt, struct sandbox *sbx,
 	}
 
 	if (att->mapping == MAPPING_DEPENDENT)
-		flow = flow_insert_dependent(pkt, sbx, att, egress_key,
+		flow = flow_insert_dependent(pkt, sbx, att, quota, egress_key,
 					     &forward, &reverse, why);
 	else
-		flow = flow_insert_independent(pkt, sbx, att, egress_key,
+		flow = flow_insert_independent(pkt, sbx, att, quota,
+					       egress_key,
 					       &forward, &reverse, why);
 	if (flow)
 		count(COUNTER_FLOW_CREATED);
@@ -500,16 +512,14 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 		return NULL;
 	}
 	/* 0: a function written without a quota gets the default one. */
-	if (sbx->ports_in_use >=
-	    (fn->port_quota ?: SHARENAT_DEFAULT_PORT_QUOTA)) {
-		count_function(fn->id, FUNCTION_DROP_PORT_QUOTA);
-		*why = COUNTER_DROP_PORT_QUOTA;
-		return NULL;
-	}
-	flow = flow_insert_pair(pkt, sbx, att, next_hop, egress_key, why);
+	flow = flow_insert_pair(pkt, sbx, att,
+				fn->port_quota ?: SHARENAT_DEFAULT_PORT_QUOTA,
+				next_hop, egress_key, why);
 	if (!flow) {
 		if (*why == COUNTER_DROP_NO_PORT)
 			count_function(fn->id, FUNCTION_DROP_NO_PORT);
+		if (*why == COUNTER_DROP_PORT_QUOTA)
+			count_function(fn->id, FUNCTION_DROP_PORT_QUOTA);
 		return NULL;
 	}
 	count_function(fn->id, FUNCTION_FLOWS_CREATED);

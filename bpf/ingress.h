@@ -3,8 +3,9 @@
  * Ingress, customer -> sandbox, on the shared device: reverse lookup by
  * (attachment, proto, remote addr:port, shared addr:port) -> rewrite
  * destination and MACs -> redirect to the sandbox's device. A miss is the
- * host's own traffic or an unsolicited packet: it goes to the host stack,
- * which owns the shared address, and never to a sandbox.
+ * host's own traffic or an unsolicited packet, and never reaches a
+ * sandbox: to a shared address sharenat added it is dropped and counted,
+ * anything else goes to the host stack.
  *
  * The same code runs at XDP (when the attachment asks for it) and at tc.
  * XDP finishes what it can: a sandbox device that takes XDP frames, and a
@@ -24,19 +25,29 @@ enum ingress_verdict {
 	INGRESS_REDIRECT,	/* to *ifindex */
 };
 
-/* Is addr one of the attachment's shared addresses? */
-static __always_inline bool is_shared_addr(__u32 attachment, __be32 addr)
+enum addr_owner {
+	ADDR_NOT_SHARED,	/* the host's own business */
+	ADDR_SHARED_BY_USER,	/* a shared address the user configured */
+	ADDR_SHARED_ADDED,	/* a shared address sharenat added */
+};
+
+/* Whose is addr on this attachment's device? */
+static __always_inline enum addr_owner addr_owner(__u32 attachment,
+						  __be32 addr)
 {
 	const struct attachment *att;
 	__u32 i;
 
 	att = bpf_map_lookup_elem(&attachments, &attachment);
 	if (!att)
-		return false;
-	for (i = 0; i < SHARENAT_MAX_SHARED_ADDRS; i++)
-		if (i < att->shared_addr_count && att->shared_addrs[i] == addr)
-			return true;
-	return false;
+		return ADDR_NOT_SHARED;
+	for (i = 0; i < SHARENAT_MAX_SHARED_ADDRS; i++) {
+		if (i >= att->shared_addr_count || att->shared_addrs[i] != addr)
+			continue;
+		return (att->added_addrs & (1u << i)) ? ADDR_SHARED_ADDED :
+							ADDR_SHARED_BY_USER;
+	}
+	return ADDR_NOT_SHARED;
 }
 
 /* The rest of the way to the sandbox, for a translated packet: TTL, MACs,
@@ -68,7 +79,7 @@ ingress_icmp_error(const struct nat_ctx *c, const struct packet *pkt,
 		count(COUNTER_INGRESS_XDP_TO_TC);
 		return INGRESS_PASS;
 	}
-	if (!is_shared_addr(ctx_ifindex(c), pkt->dst_addr))
+	if (addr_owner(ctx_ifindex(c), pkt->dst_addr) == ADDR_NOT_SHARED)
 		return INGRESS_PASS;
 	if (parse_icmp_inner(c, pkt, &in) || in.src_addr != pkt->dst_addr) {
 		count(COUNTER_DROP_MALFORMED);
@@ -115,6 +126,15 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 	ingress_key_of(&pkt, ctx_ifindex(c), &key);
 	flow = bpf_map_lookup_elem(&flows, &key);
 	if (!flow) {
+		/* Unsolicited, or the host's own. An address sharenat added
+		 * is no host service's: the host has no route back through
+		 * this device (a /32, no prefix route) and would answer, if
+		 * at all, out of another one. Drop it here, early. */
+		if (addr_owner(ctx_ifindex(c), pkt.dst_addr) ==
+		    ADDR_SHARED_ADDED) {
+			count(COUNTER_DROP_UNSOLICITED);
+			return INGRESS_DROP;
+		}
 		count(COUNTER_INGRESS_NOT_OURS);
 		return INGRESS_PASS;
 	}

@@ -344,6 +344,7 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(DROP_NO_PORT, "drop_no_port")					\
 	X(DROP_FLOW_TABLE_FULL, "drop_flow_table_full")			\
 	X(DROP_STALE_FLOW, "drop_stale_flow")				\
+	X(DROP_UNSOLICITED, "drop_unsolicited")				\
 	X(DROP_ICMP_ERROR_NO_FLOW, "drop_icmp_error_no_flow")		\
 	X(DROP_HAIRPIN_NO_FLOW, "drop_hairpin_no_flow")
 

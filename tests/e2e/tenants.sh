@@ -441,13 +441,13 @@ send(own, 2001)' "$gw" "$SERVER" 100.64.0.1 100.64.0.2 100.64.0.3 100.64.0.200 1
 # from another remote (another host, or the server from another port).
 # Listeners in every sandbox hear none of them; each is counted.
 #
-# A packet that matches no flow is left to the host stack of the shared
-# device's namespace, which owns 10.0.1.5: never to a sandbox. The host
-# answers it (RST, ICMP port unreachable) only if it has a route back.
-# Here it has none: attach adds 10.0.1.5 as a /32 without a prefix route,
-# and two customers have 10.0.1.0/24, so the host ns cannot route to either
-# and the SYNs simply time out. Either way the connection fails, which a
-# listener in a sandbox would not have let happen.
+# A packet that matches no flow never reaches a sandbox. 10.0.1.5 was
+# added by sharenat (a /32 without prefix route), so no host service uses
+# it and the host has no route back through the shared device: such
+# packets are dropped in the fast path and counted as drop_unsolicited
+# (packets to an address the user configured go to the host stack
+# instead). The SYNs time out, which a listener in a sandbox would not
+# have let happen.
 test_unsolicited_inbound() {
 	local n port udp_port tcp_port before after pids=() heard out f
 
@@ -486,7 +486,7 @@ test_unsolicited_inbound() {
 		done
 	done
 
-	before=$(counter ingress_not_ours) || fail "cannot read stats --json" || return
+	before=$(counter drop_unsolicited) || fail "cannot read stats --json" || return
 	for port in "$PROBE_PORT" "$udp_port"; do
 		echo "unsolicited from $OTHER_REMOTE" | in_ns "$(vpc_ns A)" timeout 2 socat -u - \
 			"UDP4:$SHARED:$port,bind=$OTHER_REMOTE" 2>/dev/null
@@ -515,10 +515,10 @@ test_unsolicited_inbound() {
 	rm -f "$E2E_TMP/heard.1.udp41000"
 	heard=$(cat "$E2E_TMP"/heard.* 2>/dev/null)
 	[ -z "$heard" ] || fail "a sandbox received: $heard" || return
-	after=$(counter ingress_not_ours)
+	after=$(counter drop_unsolicited)
 	# 4 datagrams and at least one SYN from each of 4 connects.
 	[ "$after" -ge $((before + 8)) ] ||
-		fail "ingress_not_ours went $before -> $after, want +8 at least" || return
+		fail "drop_unsolicited went $before -> $after, want +8 at least" || return
 }
 
 # 5. A port quota of 3: a sandbox holds three connections from three source
