@@ -197,7 +197,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	if (parsed == PARSE_ICMP_ERROR)
 		return egress_icmp_error(&c, &pkt);
 
-	egress_key_of(&pkt, &key);
+	flow_key_of(&pkt, FLOW_EGRESS, 0, &key);
 	flow = bpf_map_lookup_elem(&flows, &key);
 	if (!flow) {
 		flow = new_egress_flow(&pkt, sbx, &key, &why);

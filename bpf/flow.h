@@ -17,8 +17,12 @@
 #define CLOCK_MONOTONIC 1
 #define NSEC_PER_SEC 1000000000ull
 
-static __always_inline void egress_key_of(const struct packet *pkt,
-					  struct flow_key *key)
+/* The packet as a flow key: egress keys are the sandbox side and need no
+ * attachment (sandbox addresses are unique on a host); ingress keys are
+ * scoped by the attachment they arrived on. */
+static __always_inline void flow_key_of(const struct packet *pkt,
+					enum flow_direction direction,
+					__u32 attachment, struct flow_key *key)
 {
 	__builtin_memset(key, 0, sizeof(*key));
 	key->src_addr = pkt->src_addr;
@@ -26,20 +30,7 @@ static __always_inline void egress_key_of(const struct packet *pkt,
 	key->src_port = pkt->src_port;
 	key->dst_port = pkt->dst_port;
 	key->proto = pkt->proto;
-	key->direction = FLOW_EGRESS;
-}
-
-static __always_inline void ingress_key_of(const struct packet *pkt,
-					   __u32 attachment,
-					   struct flow_key *key)
-{
-	__builtin_memset(key, 0, sizeof(*key));
-	key->src_addr = pkt->src_addr;
-	key->dst_addr = pkt->dst_addr;
-	key->src_port = pkt->src_port;
-	key->dst_port = pkt->dst_port;
-	key->proto = pkt->proto;
-	key->direction = FLOW_INGRESS;
+	key->direction = direction;
 	key->attachment = attachment;
 }
 

@@ -123,7 +123,7 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 	if (parsed != PARSE_IPV4)
 		return INGRESS_PASS;
 
-	ingress_key_of(&pkt, ctx_ifindex(c), &key);
+	flow_key_of(&pkt, FLOW_INGRESS, ctx_ifindex(c), &key);
 	flow = bpf_map_lookup_elem(&flows, &key);
 	if (!flow) {
 		/* Unsolicited, or the host's own. An address sharenat added

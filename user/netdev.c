@@ -35,21 +35,34 @@ int netdev_ifindex(const char *dev, const char *what,
 	return (int)ifindex;
 }
 
-int netdev_mac(const char *dev, __u8 mac[6], const char *what,
-	       struct sharenat_error *err)
+/* One ioctl about DEV on a throwaway socket. */
+static int netdev_ioctl(const char *dev, unsigned long request,
+			struct ifreq *ifr, const char *what, const char *about,
+			struct sharenat_error *err)
 {
-	struct ifreq ifr = {};
 	int fd, rc;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return fail_errno(err, what, errno, "socket");
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	rc = ioctl(fd, SIOCGIFHWADDR, &ifr);
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", dev);
+	rc = ioctl(fd, request, ifr);
+	if (rc)
+		rc = errno;
 	close(fd);
 	if (rc)
-		return fail_errno(err, what, errno,
-				  "cannot read the MAC of %s", dev);
+		return fail_errno(err, what, rc, "cannot read the %s of %s",
+				  about, dev);
+	return 0;
+}
+
+int netdev_mac(const char *dev, __u8 mac[6], const char *what,
+	       struct sharenat_error *err)
+{
+	struct ifreq ifr = {};
+
+	if (netdev_ioctl(dev, SIOCGIFHWADDR, &ifr, what, "MAC", err))
+		return -1;
 	if (ifr.ifr_hwaddr.sa_family != 1 /* ARPHRD_ETHER */)
 		return fail(err, what, "%s is not an Ethernet device", dev);
 	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
@@ -60,19 +73,10 @@ int netdev_driver(const char *dev, char *buf, size_t len, const char *what,
 		  struct sharenat_error *err)
 {
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	struct ifreq ifr = {};
-	int fd, rc;
+	struct ifreq ifr = { .ifr_data = (void *)&info };
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail_errno(err, what, errno, "socket");
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	ifr.ifr_data = (void *)&info;
-	rc = ioctl(fd, SIOCETHTOOL, &ifr);
-	close(fd);
-	if (rc)
-		return fail_errno(err, what, errno,
-				  "cannot read the driver of %s", dev);
+	if (netdev_ioctl(dev, SIOCETHTOOL, &ifr, what, "driver", err))
+		return -1;
 	snprintf(buf, len, "%s", info.driver);
 	return 0;
 }
