@@ -15,6 +15,7 @@
 
 #include "arp.h"
 #include "flow.h"
+#include "fragment.h"
 #include "icmp_error.h"
 #include "rewrite.h"
 
@@ -157,6 +158,25 @@ static __always_inline int egress_icmp_error(const struct nat_ctx *c,
 				  0);
 }
 
+/* A later fragment of a datagram whose first fragment went out. */
+static __always_inline int egress_later_fragment(const struct nat_ctx *c,
+						 const struct packet *pkt)
+{
+	struct bpf_redir_neigh neighbour = { .nh_family = AF_INET };
+	const struct fragment *first = fragment_find(pkt, FLOW_EGRESS, 0);
+
+	if (!first)
+		return drop(COUNTER_DROP_FRAGMENT_NO_FIRST);
+	if (rewrite_addr(c, pkt, IP_SADDR_OFF, pkt->src_addr,
+			 first->nat_addr) ||
+	    decrement_ttl(c, pkt))
+		return drop(COUNTER_DROP_MALFORMED);
+	count(COUNTER_FRAGMENT_TRANSLATED);
+	neighbour.ipv4_nh = first->next_hop;
+	return bpf_redirect_neigh(first->ifindex, &neighbour,
+				  sizeof(neighbour), 0);
+}
+
 static __always_inline int nat_egress(struct __sk_buff *skb)
 {
 	const struct nat_ctx c = { .ctx = skb, .xdp = false };
@@ -174,6 +194,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	switch (parsed) {
 	case PARSE_IPV4:
 	case PARSE_ICMP_ERROR:
+	case PARSE_LATER_FRAGMENT:
 		break;
 	case PARSE_ARP:
 		return answer_gateway_arp(&c);
@@ -196,6 +217,8 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 		return drop(COUNTER_DROP_TTL_EXCEEDED);
 	if (parsed == PARSE_ICMP_ERROR)
 		return egress_icmp_error(&c, &pkt);
+	if (parsed == PARSE_LATER_FRAGMENT)
+		return egress_later_fragment(&c, &pkt);
 
 	flow_key_of(&pkt, FLOW_EGRESS, 0, &key);
 	flow = bpf_map_lookup_elem(&flows, &key);
@@ -215,8 +238,14 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 		return drop(COUNTER_DROP_MALFORMED);
 
 	count(COUNTER_EGRESS_TRANSLATED);
-	if (flow->hairpin)
+	if (flow->hairpin) {
+		/* The rest of a fragmented datagram could not follow. */
+		if (pkt.fragment != FRAGMENT_NONE)
+			return drop(COUNTER_DROP_UNSUPPORTED);
 		return hairpin(&c, &pkt, flow);
+	}
+	fragment_remember(&pkt, FLOW_EGRESS, 0, flow->nat_addr, flow->ifindex,
+			  flow->next_hop);
 	neighbour.ipv4_nh = flow->next_hop;
 	return bpf_redirect_neigh(flow->ifindex, &neighbour, sizeof(neighbour),
 				  0);

@@ -16,6 +16,7 @@
 #define SHARENAT_BPF_INGRESS_H
 
 #include "flow.h"
+#include "fragment.h"
 #include "icmp_error.h"
 #include "rewrite.h"
 
@@ -108,6 +109,45 @@ ingress_icmp_error(const struct nat_ctx *c, const struct packet *pkt,
 	return deliver(c, pkt, sbx, ifindex);
 }
 
+/* A later fragment of a datagram whose first fragment went in (tc only:
+ * XDP hands these on, it keeps no per-datagram state). */
+static __always_inline enum ingress_verdict
+ingress_later_fragment(const struct nat_ctx *c, const struct packet *pkt,
+		       __u32 *ifindex)
+{
+	const struct fragment *first;
+	struct sandbox *sbx;
+
+	if (c->xdp) {
+		count(COUNTER_INGRESS_XDP_TO_TC);
+		return INGRESS_PASS;
+	}
+	first = fragment_find(pkt, FLOW_INGRESS, ctx_ifindex(c));
+	if (!first) {
+		if (addr_owner(ctx_ifindex(c), pkt->dst_addr) ==
+		    ADDR_NOT_SHARED)
+			return INGRESS_PASS;
+		count(COUNTER_DROP_FRAGMENT_NO_FIRST);
+		return INGRESS_DROP;
+	}
+	sbx = bpf_map_lookup_elem(&sandboxes, &first->nat_addr);
+	if (!sbx || sbx->ifindex != first->ifindex) {
+		count(COUNTER_DROP_STALE_FLOW);
+		return INGRESS_DROP;
+	}
+	if (pkt->ttl <= 1) {
+		count(COUNTER_DROP_TTL_EXCEEDED);
+		return INGRESS_DROP;
+	}
+	if (rewrite_addr(c, pkt, IP_DADDR_OFF, pkt->dst_addr,
+			 first->nat_addr)) {
+		count(COUNTER_DROP_MALFORMED);
+		return INGRESS_DROP;
+	}
+	count(COUNTER_FRAGMENT_TRANSLATED);
+	return deliver(c, pkt, sbx, ifindex);
+}
+
 static __always_inline enum ingress_verdict
 nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 {
@@ -120,6 +160,8 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 	parsed = parse_packet(c, &pkt);
 	if (parsed == PARSE_ICMP_ERROR)
 		return ingress_icmp_error(c, &pkt, ifindex);
+	if (parsed == PARSE_LATER_FRAGMENT)
+		return ingress_later_fragment(c, &pkt, ifindex);
 	if (parsed != PARSE_IPV4)
 		return INGRESS_PASS;
 
@@ -163,6 +205,8 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 	count(COUNTER_INGRESS_TRANSLATED);
 	if (c->xdp)
 		count(COUNTER_INGRESS_XDP_FAST_PATH);
+	fragment_remember(&pkt, FLOW_INGRESS, ctx_ifindex(c), flow->nat_addr,
+			  flow->ifindex, 0);
 	return deliver(c, &pkt, sbx, ifindex);
 }
 

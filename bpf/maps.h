@@ -129,6 +129,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ports SEC(".maps");
 
+/* fragments: struct fragment_key -> struct fragment, one per fragmented
+ * datagram whose first fragment was translated. Written by both programs
+ * on a first fragment; read on the later ones. LRU and bounded: an entry
+ * only ever serves one datagram's fragments, so evicting the oldest under
+ * pressure costs at most that datagram, never a flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SHARENAT_MAX_FRAGMENTED);
+	__type(key, struct fragment_key);
+	__type(value, struct fragment);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fragments SEC(".maps");
+
 /* counters: enum counter -> packets, one slot per CPU.
  * Written by both programs. Read (summed over CPUs) by `sharenat stats`. */
 struct {

@@ -18,6 +18,7 @@
 enum parse_result {
 	PARSE_IPV4,		/* IPv4 with a TCP, UDP or ICMP echo header */
 	PARSE_ICMP_ERROR,	/* IPv4 ICMP error: see icmp_error.h */
+	PARSE_LATER_FRAGMENT,	/* IPv4 fragment past the first: no L4 header */
 	PARSE_ARP,
 	PARSE_OTHER_ETHERTYPE,	/* not IPv4 nor ARP: not the NAT's */
 	PARSE_UNSUPPORTED,	/* IPv4 the NAT does not translate (yet) */
@@ -41,6 +42,14 @@ struct packet {
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 src_mac[6];
+	__u8 fragment;		/* enum fragment_kind */
+	__be16 ip_id;
+};
+
+enum fragment_kind {
+	FRAGMENT_NONE,		/* a whole datagram */
+	FRAGMENT_FIRST,		/* offset 0, more to come: has the L4 header */
+	FRAGMENT_LATER,		/* offset > 0: addresses only */
 };
 
 struct arp_ipv4 {
@@ -145,16 +154,21 @@ static __always_inline enum parse_result parse_packet(const struct nat_ctx *c,
 	    pkt->ip_total_len < header_len ||
 	    pkt->l3_off + pkt->ip_total_len > ctx_len(c))
 		return PARSE_MALFORMED;
-	/* Fragments are translated once reassembly of their flow exists;
-	 * until then they are not the NAT's to forward. */
-	if (ip.frag_off & bpf_htons(IP_MF | IP_OFFSET))
-		return PARSE_UNSUPPORTED;
-
 	pkt->l4_off = pkt->l3_off + header_len;
 	pkt->src_addr = ip.saddr;
 	pkt->dst_addr = ip.daddr;
 	pkt->proto = ip.protocol;
 	pkt->ttl = ip.ttl;
+	pkt->ip_id = ip.id;
+	if (ip.frag_off & bpf_htons(IP_OFFSET)) {
+		pkt->fragment = FRAGMENT_LATER;
+		if (ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_UDP &&
+		    ip.protocol != IPPROTO_ICMP)
+			return PARSE_UNSUPPORTED;
+		return PARSE_LATER_FRAGMENT;
+	}
+	if (ip.frag_off & bpf_htons(IP_MF))
+		pkt->fragment = FRAGMENT_FIRST;
 	return parse_l4(c, pkt);
 }
 

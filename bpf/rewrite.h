@@ -85,14 +85,18 @@ static __always_inline int rewrite_addr(const struct nat_ctx *c,
 	bool udp = pkt->proto == IPPROTO_UDP;
 	__u32 ip_csum_off = pkt->l3_off + IP_CSUM_OFF;
 
+	/* A later fragment carries no L4 header: its datagram's checksum
+	 * was fixed in the first fragment. */
+	bool l4 = pkt->proto != IPPROTO_ICMP &&
+		  pkt->fragment != FRAGMENT_LATER;
+
 	if (c->xdp) {
-		if ((pkt->proto != IPPROTO_ICMP &&
-		     csum_replace_at(c, pkt->l4_csum_off, old_addr, new_addr,
-				      udp)) ||
+		if ((l4 && csum_replace_at(c, pkt->l4_csum_off, old_addr,
+					   new_addr, udp)) ||
 		    csum_replace_at(c, ip_csum_off, old_addr, new_addr, false))
 			return -1;
 	} else {
-		if (pkt->proto != IPPROTO_ICMP &&
+		if (l4 &&
 		    bpf_l4_csum_replace(c->ctx, pkt->l4_csum_off, old_addr,
 					new_addr, BPF_F_PSEUDO_HDR |
 					sizeof(new_addr) |

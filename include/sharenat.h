@@ -29,6 +29,10 @@
 #define SHARENAT_MAX_SANDBOXES 16384
 /* Two entries per flow (one per direction), so half of this many flows. */
 #define SHARENAT_MAX_FLOW_ENTRIES 262144
+/* Datagrams in fragments being translated at once, and how long a
+ * datagram's fragments may take (Linux's own ipfrag_time). */
+#define SHARENAT_MAX_FRAGMENTED 8192
+#define SHARENAT_FRAGMENT_TIMEOUT 30
 /* Endpoint-independent mappings: at most one per flow. */
 #define SHARENAT_MAX_MAPPINGS (SHARENAT_MAX_FLOW_ENTRIES / 2)
 
@@ -230,6 +234,30 @@ struct port_hold {
 	struct bpf_timer timer;
 };
 
+/*
+ * Key of map `fragments`: one fragmented datagram, as its first fragment
+ * arrived (RFC 791: source, destination, protocol and identification name
+ * it), scoped by direction and, coming in, by attachment.
+ */
+struct fragment_key {
+	__be32 src_addr;
+	__be32 dst_addr;
+	__be16 ip_id;
+	__u8 proto;
+	__u8 direction;			/* enum flow_direction */
+	__u32 attachment;		/* ingress: shared device; egress: 0 */
+};
+
+/* Value of map `fragments`: what the first fragment was translated to,
+ * for the later ones. */
+struct fragment {
+	__be32 nat_addr;		/* new source (egress), new destination */
+	__be32 next_hop;		/* egress */
+	__u32 ifindex;			/* where the first fragment went */
+	__u32 pad;
+	__u64 first_seen_ns;
+};
+
 /* TCP flags seen in one direction of a flow (struct flow tcp_seen). */
 #define FLOW_SEEN_SYN 0x01
 #define FLOW_SEEN_FIN 0x02
@@ -332,6 +360,7 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(ARP_REPLIED, "arp_replied")					\
 	X(ICMP_ERROR_TRANSLATED, "icmp_error_translated")		\
 	X(HAIRPINNED, "hairpinned")					\
+	X(FRAGMENT_TRANSLATED, "fragment_translated")			\
 	X(INGRESS_NOT_OURS, "ingress_not_ours")				\
 	X(DROP_SPOOFED_SOURCE, "drop_spoofed_source")			\
 	X(DROP_NO_ROUTE, "drop_no_route")				\
@@ -346,7 +375,8 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(DROP_STALE_FLOW, "drop_stale_flow")				\
 	X(DROP_UNSOLICITED, "drop_unsolicited")				\
 	X(DROP_ICMP_ERROR_NO_FLOW, "drop_icmp_error_no_flow")		\
-	X(DROP_HAIRPIN_NO_FLOW, "drop_hairpin_no_flow")
+	X(DROP_HAIRPIN_NO_FLOW, "drop_hairpin_no_flow")			\
+	X(DROP_FRAGMENT_NO_FIRST, "drop_fragment_no_first")
 
 #define SHARENAT_COUNTER_ENUM(name, text) COUNTER_##name,
 enum counter {

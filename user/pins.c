@@ -50,6 +50,7 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(function_counters),
 	PINNED_MAP(mappings),
 	PINNED_MAP(ports),
+	PINNED_MAP(fragments),
 	{ "sharenat_egress", offsetof(struct sharenat, egress_prog_fd), true },
 	{ "sharenat_ingress", offsetof(struct sharenat, ingress_prog_fd), true },
 	{ "sharenat_xdp_ingress", offsetof(struct sharenat, xdp_ingress_prog_fd),

@@ -27,6 +27,7 @@ struct sharenat {
 	int function_counters_fd;
 	int mappings_fd;
 	int ports_fd;
+	int fragments_fd;
 	int egress_prog_fd;		/* tc, sandbox devices */
 	int ingress_prog_fd;		/* tc, shared devices */
 	int xdp_ingress_prog_fd;	/* XDP, shared devices (--mode xdp) */
