@@ -6,10 +6,15 @@
 set -euo pipefail
 
 PACKAGES=(
+	# build
 	clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 	check pkg-config make gcc
+	# tests: real peers, crafted packets, sanitizers and fuzzing
 	iproute2 ethtool iputils-ping curl socat iperf3 nginx-light
-	util-linux procps python3 tcpdump
+	util-linux procps python3 python3-scapy tcpdump coturn
+	valgrind libclang-rt-14-dev
+	# benchmarks: the netfilter baseline, the generator, the chart
+	iptables netsniff-ng gnuplot-nox
 )
 
 missing=()
@@ -27,11 +32,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >/dev/null
 	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-	# nginx starts itself on install; the tests start their own.
+	# nginx and coturn start themselves on install; the tests start
+	# their own, in their own namespaces.
 	if command -v systemctl >/dev/null; then
-		systemctl disable --now nginx >/dev/null 2>&1 || true
+		systemctl disable --now nginx coturn >/dev/null 2>&1 || true
 	fi
 	pkill -x nginx 2>/dev/null || true
+	pkill -x turnserver 2>/dev/null || true
 fi
 
 if [ "$(id -u)" -eq 0 ] && ! mountpoint -q /sys/fs/bpf; then
