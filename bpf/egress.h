@@ -19,6 +19,21 @@
 #include "icmp_error.h"
 #include "rewrite.h"
 
+/* Destinations no sandbox may reach through a gateway: other sandboxes
+ * (the pool is this host's; sandboxes never talk to each other but through
+ * a shared address), this network and loopback, link-local, multicast and
+ * broadcast. Inside one of the function's own subnets an address is the
+ * customer's to use, so only the gateway route checks this. */
+static __always_inline bool gateway_may_reach(__be32 dst_addr)
+{
+	__u32 dst = bpf_ntohl(dst_addr);
+
+	return (dst & SHARENAT_POOL_MASK) != SHARENAT_POOL_ADDR &&
+	       (dst >> 24) != 0 && (dst >> 24) != 127 &&
+	       (dst >> 16) != 0xa9fe /* 169.254.0.0/16 */ &&
+	       (dst >> 28) < 0xe /* 224.0.0.0/4 and 240.0.0.0/4 */;
+}
+
 /* The attachment a sandbox's packet goes out through, and its next hop:
  * the function's subnet that holds the destination, else the first of its
  * attachments that has a gateway. */
@@ -39,6 +54,8 @@ route_of(const struct function *fn, __be32 dst_addr, __be32 *next_hop)
 		*next_hop = dst_addr;
 		return att;
 	}
+	if (!gateway_may_reach(dst_addr))
+		return NULL;
 	for (i = 0; i < SHARENAT_MAX_FUNCTION_SUBNETS; i++) {
 		if (i >= fn->subnet_count)
 			break;
