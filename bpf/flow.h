@@ -226,10 +226,10 @@ static __always_inline bool security_group_allows(const struct function *fn,
 }
 
 /* The n-th shared port a new flow or mapping tries: the sandbox's own
- * port first (port preservation), then from a random start through the
- * range, keeping the own port's parity where the range allows (RFC 4787
- * REQ-4), so that ports in use do not make every new flow probe the same
- * run. */
+ * port first (port preservation); then, from a random start (so that ports
+ * in use do not make every new flow probe the same run), ports of the own
+ * port's parity (RFC 4787 REQ-4); then any port, so that a range smaller
+ * than the probes is tried whole. */
 static __always_inline __u16 candidate_port(__u32 n, __u16 own_port,
 					    __u32 start,
 					    const struct attachment *att)
@@ -239,6 +239,8 @@ static __always_inline __u16 candidate_port(__u32 n, __u16 own_port,
 
 	if (n == 0 && own_port >= att->port_lo && own_port <= att->port_hi)
 		return own_port;
+	if (n >= SHARENAT_PORT_PROBES / 2)
+		return att->port_lo + (start + n) % range;
 	port = att->port_lo + (start + 2 * n) % range;
 	if ((port ^ own_port) & 1)
 		port = port < att->port_hi ? port + 1 : port - 1;
