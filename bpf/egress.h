@@ -246,6 +246,8 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	}
 	flow_touch(flow, &pkt);
 	count_function(sbx->function_id, FUNCTION_PACKETS_OUT);
+	if (tcp_closes(&pkt))
+		flow_closing(flow);
 
 	old_src = pkt.src_addr;
 	old_port = pkt.src_port;

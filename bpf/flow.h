@@ -159,6 +159,44 @@ static __always_inline void flow_release(const struct flow_key *key,
 	release_port(sbx);
 }
 
+/* A FIN or RST puts a TCP flow on the transitory timeout, which may be
+ * hours sooner than the timer's next wake-up: bring the timer forward,
+ * or a closed connection would hold its port for the established
+ * timeout. The timer then expires the flow once it is idle that long. */
+static __always_inline void flow_closing(struct flow *egress)
+{
+	__u32 seconds = SHARENAT_TCP_TRANSITORY_TIMEOUT;
+	const struct attachment *att;
+	__u32 attachment = egress->ifindex;
+
+	att = bpf_map_lookup_elem(&attachments, &attachment);
+	if (att && att->timeouts.tcp_transitory)
+		seconds = att->timeouts.tcp_transitory;
+	bpf_timer_start(&egress->timer, (__u64)seconds * NSEC_PER_SEC, 0);
+}
+
+/* The flow of a TCP segment with FIN or RST closes; from either side. */
+static __always_inline bool tcp_closes(const struct packet *pkt)
+{
+	return pkt->proto == IPPROTO_TCP &&
+	       (pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST));
+}
+
+/* The egress entry of the flow whose ingress entry this is. */
+static __always_inline struct flow *
+egress_entry_of(const struct flow_key *ingress_key, const struct flow *ingress,
+		struct flow_key *egress_key)
+{
+	__builtin_memset(egress_key, 0, sizeof(*egress_key));
+	egress_key->src_addr = ingress->nat_addr;
+	egress_key->dst_addr = ingress_key->src_addr;
+	egress_key->src_port = ingress->nat_port;
+	egress_key->dst_port = ingress_key->src_port;
+	egress_key->proto = ingress_key->proto;
+	egress_key->direction = FLOW_EGRESS;
+	return bpf_map_lookup_elem(&flows, egress_key);
+}
+
 /* The egress entry's timer: expire the pair once idle for its timeout,
  * else sleep again until it could be. */
 static int flow_expire(void *map, struct flow_key *key, struct flow *egress)
@@ -242,8 +280,12 @@ static __always_inline __u16 candidate_port(__u32 n, __u16 own_port,
 	if (n >= SHARENAT_PORT_PROBES / 2)
 		return att->port_lo + (start + n) % range;
 	port = att->port_lo + (start + 2 * n) % range;
-	if ((port ^ own_port) & 1)
-		port = port < att->port_hi ? port + 1 : port - 1;
+	if ((port ^ own_port) & 1) {
+		if (port < att->port_hi)
+			port++;
+		else if (port > att->port_lo)
+			port--;
+	}
 	return (__u16)port;
 }
 
