@@ -15,6 +15,9 @@ int main(void)
 
 	srunner_add_suite(runner, packet_suite());
 	srunner_add_suite(runner, bpf_suite());
+	srunner_add_suite(runner, nat_state_suite());
+	srunner_add_suite(runner, nat_policy_suite());
+	srunner_add_suite(runner, apply_suite());
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
 	srunner_free(runner);

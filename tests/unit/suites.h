@@ -11,5 +11,11 @@ Suite *parse_suite(void);
 Suite *packet_suite(void);
 /* bpf/: the tc programs on crafted frames through BPF_PROG_TEST_RUN. */
 Suite *bpf_suite(void);
+/* bpf/: mappings, port parity and flow expiry. */
+Suite *nat_state_suite(void);
+/* bpf/: security groups, port quotas and per-function counters. */
+Suite *nat_policy_suite(void);
+/* user/apply.c: the parser of `sharenat apply` files; latency buckets. */
+Suite *apply_suite(void);
 
 #endif /* SHARENAT_TEST_SUITES_H */

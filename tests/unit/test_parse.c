@@ -137,6 +137,8 @@ END_TEST
 START_TEST(test_parse_without_error_buffer)
 {
 	enum mapping_behaviour mapping;
+	struct sg_rule rule;
+	unsigned long count;
 	__be32 addr, mask;
 	__u16 lo, hi;
 	__u8 mac[6];
@@ -148,6 +150,9 @@ START_TEST(test_parse_without_error_buffer)
 	ck_assert_int_eq(parse_name("-x", "x", NULL), -1);
 	ck_assert_int_eq(parse_mac("01:00:5e:00:00:01", "x", mac, NULL), -1);
 	ck_assert_int_eq(parse_mapping("none", "x", &mapping, NULL), -1);
+	ck_assert_int_eq(parse_sg_rule("icmp:10.0.0.0/8:1", "x", &rule, NULL),
+			 -1);
+	ck_assert_int_eq(parse_count("0", "x", 10, &count, NULL), -1);
 	ck_assert_int_eq(parse_ipv4("1.2.3.4", WHAT_IP, &addr, NULL), 0);
 	ck_assert_uint_eq(ntohl(addr), 0x01020304);
 }
@@ -564,6 +569,174 @@ START_TEST(test_parse_mapping_invalid)
 }
 END_TEST
 
+/* ---- parse_sg_rule ---- */
+
+#define WHAT_RULE "sg add --allow"
+
+static const struct {
+	const char *text;
+	uint8_t proto;		/* 0: all */
+	uint32_t addr;		/* host order */
+	uint32_t mask;
+	__u16 port_lo, port_hi;
+} good_sg_rules[] = {
+	{ "tcp:10.0.1.0/24:80", IPPROTO_TCP, 0x0a000100, 0xffffff00, 80, 80 },
+	{ "udp:0.0.0.0/0:53-60", IPPROTO_UDP, 0, 0, 53, 60 },
+	/* No port: every port, which is what the BPF check compares. */
+	{ "icmp:10.0.0.0/8", IPPROTO_ICMP, 0x0a000000, 0xff000000, 0, 65535 },
+	{ "all:10.0.1.10/32", 0, 0x0a00010a, 0xffffffff, 0, 65535 },
+	{ "tcp:10.0.1.0/24", IPPROTO_TCP, 0x0a000100, 0xffffff00, 0, 65535 },
+	{ "udp:10.0.1.10/32:65535", IPPROTO_UDP, 0x0a00010a, 0xffffffff,
+	  65535, 65535 },
+	{ "tcp:0.0.0.0/0:1-65535", IPPROTO_TCP, 0, 0, 1, 65535 },
+	{ "udp:192.168.0.0/16:1", IPPROTO_UDP, 0xc0a80000, 0xffff0000, 1, 1 },
+};
+
+static const struct bad_text bad_sg_rules[] = {
+	{ "", "empty rule" },
+	{ NULL, "empty rule" },
+	{ "tcp", "expected PROTO:CIDR[:PORT[-PORT]]" },
+	{ "sctp:10.0.1.0/24", "protocol must be tcp, udp, icmp or all" },
+	{ "TCP:10.0.1.0/24:80", "protocol must be tcp, udp, icmp or all" },
+	{ ":10.0.1.0/24", "protocol must be tcp, udp, icmp or all" },
+	{ "tcpudpicmp:10.0.1.0/24", "unknown protocol" },
+	{ "icmp:10.0.0.0/8:80", "only tcp and udp rules take ports" },
+	{ "all:10.0.1.10/32:80", "only tcp and udp rules take ports" },
+	{ "all:10.0.1.10/32:1-2", "only tcp and udp rules take ports" },
+	{ "tcp:10.0.1.1/24:80", "host bits set: the subnet is 10.0.1.0/24" },
+	{ "tcp:10.0.1.0:80", "expected ADDR/LEN" },
+	{ "tcp:10.0.1.0/33", "prefix length must be 0-32" },
+	{ "tcp:10.0.1/24:80", "bad address" },
+	{ "tcp:", "empty CIDR" },
+	{ "tcp::80", "empty CIDR" },
+	{ "tcp:1111111111111.0.0.0/8:80", "bad CIDR" },
+	{ "tcp:10.0.1.0/24:0", "bad port" },
+	{ "tcp:10.0.1.0/24:", "bad port" },
+	{ "tcp:10.0.1.0/24:65536", "bad port" },
+	{ "tcp:10.0.1.0/24:http", "bad port" },
+	{ "tcp:10.0.1.0/24:080", "bad port" },
+	{ "tcp:10.0.1.0/24:80:90", "bad port" },
+	{ "tcp:10.0.1.0/24:80-10", "need 1 <= LO <= HI <= 65535" },
+	{ "tcp:10.0.1.0/24:0-10", "need 1 <= LO <= HI <= 65535" },
+	{ "udp:10.0.1.0/24:53-", "expected LO-HI" },
+	{ "udp:10.0.1.0/24:-53", "expected LO-HI" },
+	{ "udp:10.0.1.0/24:1-65536", "expected LO-HI" },
+};
+
+START_TEST(test_parse_sg_rule_valid)
+{
+	static const __u8 zero_pad[sizeof(((struct sg_rule *)0)->pad)];
+	struct sharenat_error err;
+	struct sg_rule rule;
+	int ret;
+
+	memset(&rule, 0xa5, sizeof(rule));
+	reset_error(&err);
+	ret = parse_sg_rule(good_sg_rules[_i].text, WHAT_RULE, &rule, &err);
+	ck_assert_msg(ret == 0, "'%s' refused: %s", good_sg_rules[_i].text,
+		      err.message);
+	ck_assert_msg(rule.proto == good_sg_rules[_i].proto,
+		      "'%s': proto %u, want %u", good_sg_rules[_i].text,
+		      rule.proto, good_sg_rules[_i].proto);
+	ck_assert_msg(ntohl(rule.addr) == good_sg_rules[_i].addr &&
+		      ntohl(rule.mask) == good_sg_rules[_i].mask,
+		      "'%s': %#010x/%#010x, want %#010x/%#010x",
+		      good_sg_rules[_i].text, ntohl(rule.addr),
+		      ntohl(rule.mask), good_sg_rules[_i].addr,
+		      good_sg_rules[_i].mask);
+	ck_assert_msg(rule.port_lo == good_sg_rules[_i].port_lo &&
+		      rule.port_hi == good_sg_rules[_i].port_hi,
+		      "'%s': ports %u-%u, want %u-%u", good_sg_rules[_i].text,
+		      rule.port_lo, rule.port_hi, good_sg_rules[_i].port_lo,
+		      good_sg_rules[_i].port_hi);
+	/* The rule goes into a map as it is: no stale bytes. */
+	ck_assert_msg(memcmp(rule.pad, zero_pad, sizeof(zero_pad)) == 0,
+		      "'%s': padding not zeroed", good_sg_rules[_i].text);
+}
+END_TEST
+
+START_TEST(test_parse_sg_rule_invalid)
+{
+	struct sharenat_error err;
+	struct sg_rule rule;
+
+	reset_error(&err);
+	assert_failed_with(parse_sg_rule(bad_sg_rules[_i].text, WHAT_RULE,
+					 &rule, &err),
+			   &err, WHAT_RULE, bad_sg_rules[_i].text,
+			   bad_sg_rules[_i].why);
+}
+END_TEST
+
+/* ---- parse_count ---- */
+
+#define WHAT_COUNT "--port-quota"
+
+static const struct {
+	const char *text;
+	unsigned long max;
+	unsigned long value;
+} good_counts[] = {
+	{ "1", 10, 1 },
+	{ "10", 10, 10 },
+	{ "1024", 65535, 1024 },
+	{ "65535", 65535, 65535 },
+	{ "86400", 86400, 86400 },
+	{ "4294967295", 4294967295ul, 4294967295ul },
+};
+
+static const struct {
+	const char *text;
+	unsigned long max;
+	const char *why;
+} bad_counts[] = {
+	{ "0", 10, "'0' is not a number from 1 to 10" },
+	{ "11", 10, "'11' is not a number from 1 to 10" },
+	{ "65536", 65535, "is not a number from 1 to 65535" },
+	{ "", 10, "'' is not a number from 1 to 10" },
+	{ NULL, 10, "is not a number from 1 to 10" },
+	{ "-1", 10, "is not a number" },
+	{ "+1", 10, "is not a number" },
+	{ "01", 10, "is not a number" },
+	{ "00", 10, "is not a number" },
+	{ "1.5", 10, "is not a number" },
+	{ " 1", 10, "is not a number" },
+	{ "1 ", 10, "is not a number" },
+	{ "1s", 86400, "is not a number" },
+	{ "0x10", 86400, "is not a number" },
+	{ "abc", 10, "is not a number" },
+	{ "99999999999", 4294967295ul, "is not a number" },
+};
+
+START_TEST(test_parse_count_valid)
+{
+	struct sharenat_error err;
+	unsigned long value = 12345678;
+	int ret;
+
+	reset_error(&err);
+	ret = parse_count(good_counts[_i].text, WHAT_COUNT,
+			  good_counts[_i].max, &value, &err);
+	ck_assert_msg(ret == 0, "'%s' (max %lu) refused: %s",
+		      good_counts[_i].text, good_counts[_i].max, err.message);
+	ck_assert_msg(value == good_counts[_i].value, "'%s' gave %lu",
+		      good_counts[_i].text, value);
+}
+END_TEST
+
+START_TEST(test_parse_count_invalid)
+{
+	struct sharenat_error err;
+	unsigned long value;
+
+	reset_error(&err);
+	assert_failed_with(parse_count(bad_counts[_i].text, WHAT_COUNT,
+				       bad_counts[_i].max, &value, &err),
+			   &err, WHAT_COUNT, bad_counts[_i].text,
+			   bad_counts[_i].why);
+}
+END_TEST
+
 /* ---- mask_prefix_len ---- */
 
 static const struct {
@@ -693,6 +866,16 @@ Suite *parse_suite(void)
 	tc = tcase_create("mapping");
 	LOOP_TEST(tc, test_parse_mapping_valid, good_mappings);
 	LOOP_TEST(tc, test_parse_mapping_invalid, bad_mappings);
+	suite_add_tcase(suite, tc);
+
+	tc = tcase_create("sg_rule");
+	LOOP_TEST(tc, test_parse_sg_rule_valid, good_sg_rules);
+	LOOP_TEST(tc, test_parse_sg_rule_invalid, bad_sg_rules);
+	suite_add_tcase(suite, tc);
+
+	tc = tcase_create("count");
+	LOOP_TEST(tc, test_parse_count_valid, good_counts);
+	LOOP_TEST(tc, test_parse_count_invalid, bad_counts);
 	suite_add_tcase(suite, tc);
 
 	tc = tcase_create("format");

@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fixture every BPF_PROG_TEST_RUN suite shares (bpf_fixture.h): a
+ * fresh, unpinned skeleton with the base configuration, one frame through
+ * one program, and readers of the maps that fail the test with a message
+ * instead of returning an error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bpf_fixture.h"
+
+static const __u8 mac_host[6] = MAC_HOST;
+
+struct sharenat_bpf *skel;
+__u32 flow_table_size;
+
+/* ---- fixture: a fresh skeleton per test, nothing pinned ---- */
+
+/* libbpf's info lines would drown Check's output; warnings stay. */
+static int print_libbpf_warnings(enum libbpf_print_level level,
+				 const char *fmt, va_list args)
+{
+	if (level > LIBBPF_WARN)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+void put(struct bpf_map *map, const void *key, const void *value)
+{
+	int err = bpf_map_update_elem(bpf_map__fd(map), key, value, BPF_ANY);
+
+	ck_assert_msg(!err, "updating map %s: %s", bpf_map__name(map),
+		      strerror(-err));
+}
+
+void delete(struct bpf_map *map, const void *key)
+{
+	int err = bpf_map_delete_elem(bpf_map__fd(map), key);
+
+	ck_assert_msg(!err, "deleting from map %s: %s", bpf_map__name(map),
+		      strerror(-err));
+}
+
+/* The base attachment: 10.0.1.0/24 on ifindex 1, shared address 10.0.1.5,
+ * ports 1024-65535, no gateway. */
+struct attachment base_attachment(void)
+{
+	struct attachment att;
+
+	memset(&att, 0, sizeof(att));
+	att.ifindex = TEST_IFINDEX;
+	att.subnet_addr = htonl(SUBNET);
+	att.subnet_mask = htonl(SUBNET_MASK);
+	att.shared_addrs[0] = htonl(SHARED);
+	att.shared_addr_count = 1;
+	att.port_lo = PORT_LO;
+	att.port_hi = PORT_HI;
+	att.mapping = MAPPING_INDEPENDENT;
+	return att;
+}
+
+struct function base_function(void)
+{
+	struct function fn;
+
+	memset(&fn, 0, sizeof(fn));
+	snprintf(fn.name, sizeof(fn.name), "f1");
+	fn.subnets[0].subnet_addr = htonl(SUBNET);
+	fn.subnets[0].subnet_mask = htonl(SUBNET_MASK);
+	fn.subnets[0].attachment = TEST_IFINDEX;
+	fn.subnet_count = 1;
+	fn.id = FUNCTION_ID;
+	return fn;
+}
+
+/* A sandbox of f1 on the test device whose MAC is to be learned. */
+struct sandbox sandbox_at(uint32_t addr, const char *id)
+{
+	struct sandbox sbx;
+
+	memset(&sbx, 0, sizeof(sbx));
+	snprintf(sbx.id, sizeof(sbx.id), "%s", id);
+	sbx.function_id = FUNCTION_ID;
+	sbx.ifindex = TEST_IFINDEX;
+	sbx.addr = htonl(addr);
+	memcpy(sbx.host_mac, mac_host, sizeof(sbx.host_mac));
+	return sbx;
+}
+
+void put_attachment(const struct attachment *att)
+{
+	put(skel->maps.attachments, &att->ifindex, att);
+}
+
+void put_function(const struct function *fn)
+{
+	put(skel->maps.functions, &fn->id, fn);
+}
+
+void put_sandbox(const struct sandbox *sbx)
+{
+	put(skel->maps.sandboxes, &sbx->addr, sbx);
+}
+
+void load_programs(void)
+{
+	struct attachment att = base_attachment();
+	struct function fn = base_function();
+	struct sandbox sbx = sandbox_at(SBX1, "s1");
+	struct bpf_map *map;
+	int err;
+
+	/* Check has no skip: a missing prerequisite fails, and says so. */
+	ck_assert_msg(geteuid() == 0, "the BPF tests need root (CAP_BPF, "
+		      "CAP_NET_ADMIN) to load programs and use "
+		      "BPF_PROG_TEST_RUN: run the unit tests as root");
+	libbpf_set_print(print_libbpf_warnings);
+	skel = sharenat_bpf__open();
+	ck_assert_msg(skel, "opening the BPF object failed: %s",
+		      strerror(errno));
+	/* Private maps: no pin may meet another test or a running sharenat. */
+	bpf_object__for_each_map(map, skel->obj) {
+		err = bpf_map__set_pin_path(map, NULL);
+		ck_assert_msg(!err, "unpinning map %s: %s",
+			      bpf_map__name(map), strerror(-err));
+	}
+	if (flow_table_size) {
+		err = bpf_map__set_max_entries(skel->maps.flows,
+					       flow_table_size);
+		ck_assert_msg(!err, "sizing map flows: %s", strerror(-err));
+	}
+	err = sharenat_bpf__load(skel);
+	ck_assert_msg(!err, "loading the BPF programs failed: %s (needs a "
+		      "kernel with BPF, BTF and root)", strerror(-err));
+
+	put_attachment(&att);
+	put_function(&fn);
+	put_sandbox(&sbx);
+}
+
+void unload_programs(void)
+{
+	sharenat_bpf__destroy(skel);
+	skel = NULL;
+	flow_table_size = 0;
+}
+
+/* ---- running a frame ---- */
+
+static const char *xdp_verdict_name(int verdict)
+{
+	switch (verdict) {
+	case XDP_ABORTED:
+		return "XDP_ABORTED";
+	case XDP_DROP:
+		return "XDP_DROP";
+	case XDP_PASS:
+		return "XDP_PASS";
+	case XDP_TX:
+		return "XDP_TX";
+	case XDP_REDIRECT:
+		return "XDP_REDIRECT";
+	default:
+		return "unexpected";
+	}
+}
+
+/* XDP and tc verdicts share numbers (XDP_PASS is TC_ACT_SHOT's 2). */
+const char *verdict_name(enum hook hook, int verdict)
+{
+	if (hook == XDP_INGRESS)
+		return xdp_verdict_name(verdict);
+	switch (verdict) {
+	case TC_ACT_OK:
+		return "TC_ACT_OK";
+	case TC_ACT_SHOT:
+		return "TC_ACT_SHOT";
+	case TC_ACT_REDIRECT:
+		return "TC_ACT_REDIRECT";
+	default:
+		return "unexpected";
+	}
+}
+
+struct bpf_program *program_of(enum hook hook)
+{
+	switch (hook) {
+	case EGRESS:
+		return skel->progs.sharenat_egress;
+	case INGRESS:
+		return skel->progs.sharenat_ingress;
+	default:
+		return skel->progs.sharenat_xdp_ingress;
+	}
+}
+
+/* One BPF_PROG_TEST_RUN; returns its error (negative errno) or 0. */
+int try_run(enum hook hook, const struct frame_spec *spec,
+	    __u32 flags, struct run *run)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int err;
+
+	memset(run, 0, sizeof(*run));
+	run->in_len = frame_build(spec, run->in, sizeof(run->in));
+	ck_assert_msg(run->in_len > 0, "the test frame does not fit");
+	opts.data_in = run->in;
+	opts.data_size_in = (__u32)run->in_len;
+	opts.data_out = run->out;
+	opts.data_size_out = sizeof(run->out);
+	opts.repeat = 1;
+	opts.flags = flags;
+	err = bpf_prog_test_run_opts(bpf_program__fd(program_of(hook)), &opts);
+	run->verdict = (int)opts.retval;
+	run->out_len = opts.data_size_out;
+	return err;
+}
+
+void run_frame(enum hook hook, const struct frame_spec *spec, struct run *run)
+{
+	int err = try_run(hook, spec, 0, run);
+
+	ck_assert_msg(!err, "BPF_PROG_TEST_RUN of %s failed: %s",
+		      bpf_program__name(program_of(hook)), strerror(-err));
+}
+
+/* ---- reading the maps ---- */
+
+void read_counters(__u64 sums[COUNTER_MAX])
+{
+	int cpus = libbpf_num_possible_cpus();
+	__u64 *per_cpu;
+	__u32 i;
+	int cpu;
+
+	ck_assert_msg(cpus > 0, "libbpf_num_possible_cpus: %s",
+		      strerror(-cpus));
+	per_cpu = calloc((size_t)cpus, sizeof(*per_cpu));
+	ck_assert_ptr_nonnull(per_cpu);
+	for (i = 0; i < COUNTER_MAX; i++) {
+		ck_assert_msg(bpf_map_lookup_elem(
+				bpf_map__fd(skel->maps.counters), &i,
+				per_cpu) == 0, "reading counter %u", i);
+		sums[i] = 0;
+		for (cpu = 0; cpu < cpus; cpu++)
+			sums[i] += per_cpu[cpu];
+	}
+	free(per_cpu);
+}
+
+unsigned int count_flow_entries(void)
+{
+	int fd = bpf_map__fd(skel->maps.flows);
+	struct flow_key key, next;
+	unsigned int n = 0;
+	const void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		n++;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+/* Keys as include/sharenat.h describes them: egress as the sandbox sends
+ * (attachment 0), ingress as the remote replies, scoped by attachment.
+ * For ICMP echo the identifier is the port of the local end and the other
+ * port is 0. Addresses and ports host order here. */
+struct flow_key egress_key(uint8_t proto, uint32_t sandbox,
+			   uint16_t sandbox_port, uint32_t remote,
+			   uint16_t remote_port)
+{
+	struct flow_key key;
+
+	memset(&key, 0, sizeof(key));
+	key.src_addr = htonl(sandbox);
+	key.dst_addr = htonl(remote);
+	key.src_port = htons(sandbox_port);
+	key.dst_port = htons(remote_port);
+	key.proto = proto;
+	key.direction = FLOW_EGRESS;
+	return key;
+}
+
+struct flow_key ingress_key(uint8_t proto, uint32_t remote,
+			    uint16_t remote_port, uint32_t shared,
+			    uint16_t shared_port, __u32 attachment)
+{
+	struct flow_key key;
+
+	memset(&key, 0, sizeof(key));
+	key.src_addr = htonl(remote);
+	key.dst_addr = htonl(shared);
+	key.src_port = htons(remote_port);
+	key.dst_port = htons(shared_port);
+	key.proto = proto;
+	key.direction = FLOW_INGRESS;
+	key.attachment = attachment;
+	return key;
+}
+
+struct flow must_find_flow(const struct flow_key *key, const char *which)
+{
+	struct flow flow;
+	int err = bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), key,
+				      &flow);
+
+	ck_assert_msg(!err, "no %s in map flows (%s)", which,
+		      strerror(-err));
+	return flow;
+}
+
+/* The two entries of one flow: the egress one names the shared end, the
+ * ingress one the sandbox end, each with its device. */
+void assert_flow_pair(uint8_t proto, uint32_t sandbox,
+		      uint16_t sandbox_port, uint32_t remote,
+		      uint16_t remote_port, uint32_t shared,
+		      uint16_t shared_port)
+{
+	int icmp = proto == PROTO_ICMP;
+	struct flow_key key = egress_key(proto, sandbox, sandbox_port, remote,
+					 icmp ? 0 : remote_port);
+	struct flow flow = must_find_flow(&key, "egress entry");
+
+	ck_assert_uint_eq(ntohl(flow.nat_addr), shared);
+	ck_assert_uint_eq(ntohs(flow.nat_port), shared_port);
+	ck_assert_uint_eq(flow.ifindex, TEST_IFINDEX);
+	ck_assert_uint_eq(flow.packets, 1);
+	ck_assert_uint_ne(flow.last_seen_ns, 0);
+
+	key = ingress_key(proto, remote, icmp ? 0 : remote_port, shared,
+			  shared_port, TEST_IFINDEX);
+	flow = must_find_flow(&key, "ingress entry");
+	ck_assert_uint_eq(ntohl(flow.nat_addr), sandbox);
+	ck_assert_uint_eq(ntohs(flow.nat_port), sandbox_port);
+	ck_assert_uint_eq(flow.ifindex, TEST_IFINDEX);
+	ck_assert_uint_eq(flow.packets, 0);
+}
+
+struct sandbox must_find_sandbox(uint32_t addr)
+{
+	__be32 key = htonl(addr);
+	struct sandbox sbx;
+
+	ck_assert_msg(bpf_map_lookup_elem(bpf_map__fd(skel->maps.sandboxes),
+					  &key, &sbx) == 0,
+		      "sandbox %#x is gone from map sandboxes", addr);
+	return sbx;
+}
+
+/* The shared port (or echo identifier) a sandbox's flow was given. */
+uint16_t shared_port_of(uint8_t proto, uint32_t sandbox,
+			uint16_t sandbox_port, uint16_t remote_port)
+{
+	struct flow_key key = egress_key(proto, sandbox, sandbox_port, SERVER,
+					 remote_port);
+
+	return ntohs(must_find_flow(&key, "egress entry").nat_port);
+}
+
+/* ---- assertions ---- */
+
+void must_translate(enum hook hook, const struct frame_spec *spec)
+{
+	struct run run;
+
+	run_frame(hook, spec, &run);
+	ck_assert_msg(run.verdict == TC_ACT_REDIRECT, "preparing: a frame "
+		      "that must be translated got %s (%d)",
+		      verdict_name(hook, run.verdict), run.verdict);
+}
+
+
+void assert_frame_is(const char *name, const struct run *run,
+		     const uint8_t *want, size_t want_len)
+{
+	size_t i;
+
+	ck_assert_msg(run->out_len == want_len, "%s: output is %zu bytes, "
+		      "want %zu", name, run->out_len, want_len);
+	for (i = 0; i < want_len; i++)
+		ck_assert_msg(run->out[i] == want[i], "%s: output byte %zu "
+			      "(%s) is %#04x, want %#04x", name, i,
+			      frame_field_name(want, want_len, i), run->out[i],
+			      want[i]);
+}
+
+void assert_counter_steps(const char *name, const __u64 before[COUNTER_MAX],
+			  __u32 counted)
+{
+	__u64 after[COUNTER_MAX];
+	__u32 i;
+
+	read_counters(after);
+	for (i = 0; i < COUNTER_MAX; i++) {
+		__u64 want = (counted >> i) & 1;
+
+		ck_assert_msg(after[i] - before[i] == want, "%s: counter %s "
+			      "moved by %llu, want %llu", name,
+			      sharenat_counter_name(i),
+			      (unsigned long long)(after[i] - before[i]),
+			      (unsigned long long)want);
+	}
+}
+
+/* ---- frames, built per call: ports and addresses vary by test ---- */
+
+/* A new flow's first packet from a sandbox: a TCP SYN, a UDP datagram or,
+ * for ICMP, an echo request whose identifier is sandbox_port. */
+struct frame_spec from_sandbox(uint8_t proto, uint32_t sandbox,
+			       uint16_t sandbox_port, uint32_t remote,
+			       uint16_t remote_port)
+{
+	struct frame_spec f = {
+		.kind = FRAME_IPV4, .src_mac = MAC_SBX1, .dst_mac = MAC_HOST,
+		.src_addr = sandbox, .dst_addr = remote, .proto = proto,
+		.payload = "state",
+	};
+
+	if (proto == PROTO_ICMP) {
+		f.icmp_type = ICMPT_ECHO;
+		f.icmp_id = sandbox_port;
+		f.icmp_seq = 1;
+	} else {
+		f.src_port = sandbox_port;
+		f.dst_port = remote_port;
+		f.tcp_flags = TCPF_SYN;
+	}
+	return f;
+}
+
+/* The remote's answer to a shared endpoint: SYN-ACK, datagram or echo
+ * reply. */
+struct frame_spec reply_to_shared(uint8_t proto, uint32_t remote,
+				  uint16_t remote_port, uint16_t shared_port)
+{
+	struct frame_spec f = {
+		FROM_SERVER, .src_addr = remote, .proto = proto,
+		.payload = "reply",
+	};
+
+	if (proto == PROTO_ICMP) {
+		f.icmp_type = ICMPT_ECHO_REPLY;
+		f.icmp_id = shared_port;
+		f.icmp_seq = 1;
+	} else {
+		f.src_port = remote_port;
+		f.dst_port = shared_port;
+		f.tcp_flags = TCPF_SYN | TCPF_ACK;
+	}
+	return f;
+}
+
+void translate(uint8_t proto, uint32_t sandbox, uint16_t sandbox_port,
+	       uint32_t remote, uint16_t remote_port)
+{
+	struct frame_spec f = from_sandbox(proto, sandbox, sandbox_port,
+					   remote, remote_port);
+
+	must_translate(EGRESS, &f);
+}
+
+/* The shared port (or echo identifier) of a sandbox's flow to a remote. */
+uint16_t shared_port_to(uint8_t proto, uint32_t sandbox,
+			uint16_t sandbox_port, uint32_t remote,
+			uint16_t remote_port)
+{
+	struct flow_key key = egress_key(proto, sandbox, sandbox_port, remote,
+					 proto == PROTO_ICMP ? 0 : remote_port);
+
+	return ntohs(must_find_flow(&key, "egress entry").nat_port);
+}
+
+bool has_flow(uint8_t proto, uint32_t sandbox, uint16_t sandbox_port,
+	      uint32_t remote, uint16_t remote_port)
+{
+	struct flow_key key = egress_key(proto, sandbox, sandbox_port, remote,
+					 proto == PROTO_ICMP ? 0 : remote_port);
+	struct flow flow;
+
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &key,
+				   &flow) == 0;
+}
+
+/* ---- reading the state beside the flows ---- */
+
+unsigned int count_entries(struct bpf_map *map)
+{
+	uint8_t key[64], next[64];
+	unsigned int n = 0;
+	const void *prev = NULL;
+	int fd = bpf_map__fd(map);
+
+	ck_assert_uint_le(bpf_map__key_size(map), sizeof(key));
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		n++;
+		memcpy(key, next, sizeof(key));
+		prev = key;
+	}
+	return n;
+}
+
+__u32 ports_in_use(uint32_t sandbox)
+{
+	return must_find_sandbox(sandbox).ports_in_use;
+}
+
+void read_function_counters(__u32 id, __u64 sums[FUNCTION_COUNTER_MAX])
+{
+	int cpus = libbpf_num_possible_cpus();
+	struct function_counters *per_cpu;
+	int cpu, i;
+
+	ck_assert_msg(cpus > 0, "libbpf_num_possible_cpus: %s",
+		      strerror(-cpus));
+	/* Per-CPU values are 8-byte aligned; this struct already is. */
+	ck_assert_uint_eq(sizeof(*per_cpu) % 8, 0);
+	per_cpu = calloc((size_t)cpus, sizeof(*per_cpu));
+	ck_assert_ptr_nonnull(per_cpu);
+	ck_assert_msg(bpf_map_lookup_elem(
+			bpf_map__fd(skel->maps.function_counters), &id,
+			per_cpu) == 0, "reading function_counters[%u]", id);
+	for (i = 0; i < FUNCTION_COUNTER_MAX; i++) {
+		sums[i] = 0;
+		for (cpu = 0; cpu < cpus; cpu++)
+			sums[i] += per_cpu[cpu].values[i];
+	}
+	free(per_cpu);
+}
+
+/* Every per-function counter of function id is exactly as in want. */
+void assert_function_counters(const char *when, __u32 id,
+			      const __u64 want[FUNCTION_COUNTER_MAX])
+{
+	__u64 got[FUNCTION_COUNTER_MAX];
+	int i;
+
+	read_function_counters(id, got);
+	for (i = 0; i < FUNCTION_COUNTER_MAX; i++)
+		ck_assert_msg(got[i] == want[i], "%s: function %u counter %s "
+			      "is %llu, want %llu", when, id,
+			      sharenat_function_counter_name(i),
+			      (unsigned long long)got[i],
+			      (unsigned long long)want[i]);
+}
+
+__u64 counter(enum counter which)
+{
+	__u64 sums[COUNTER_MAX];
+
+	read_counters(sums);
+	return sums[which];
+}
+
+/* ---- configuration beyond the base ---- */
+
+void set_mapping(enum mapping_behaviour mapping)
+{
+	struct attachment att = base_attachment();
+
+	att.mapping = mapping;
+	put_attachment(&att);
+}
+
+void set_timeouts(enum mapping_behaviour mapping,
+		  struct flow_timeouts timeouts)
+{
+	struct attachment att = base_attachment();
+
+	att.mapping = mapping;
+	att.timeouts = timeouts;
+	put_attachment(&att);
+}
+
+void set_port_quota(__u32 quota)
+{
+	struct function fn = base_function();
+
+	fn.port_quota = quota;
+	put_function(&fn);
+}
+
+/* Sandboxes 100.64.0.2 .. 100.64.0.(n + 1) of f1 besides sandbox 1. */
+void add_sandboxes(unsigned int n)
+{
+	char id[16];
+	unsigned int i;
+
+	for (i = 2; i < n + 2; i++) {
+		struct sandbox sbx;
+
+		snprintf(id, sizeof(id), "s%u", i);
+		sbx = sandbox_at(ADDR(100, 64, 0, i), id);
+		put_sandbox(&sbx);
+	}
+}
+
+/* ---- refusals ---- */
+
+/* A new flow's first packet is dropped for `why`: the frame is left as it
+ * was, only that counter moves, and nothing is reserved for it. */
+void assert_refused(const struct frame_spec *spec, __u32 why,
+		    const char *what)
+{
+	unsigned int flows = count_flow_entries();
+	unsigned int mappings = count_entries(skel->maps.mappings);
+	unsigned int ports = count_entries(skel->maps.ports);
+	__u32 in_use = ports_in_use(spec->src_addr);
+	__u64 before[COUNTER_MAX];
+	struct run run;
+
+	read_counters(before);
+	run_frame(EGRESS, spec, &run);
+	ck_assert_msg(run.verdict == TC_ACT_SHOT, "%s: verdict %s, want "
+		      "TC_ACT_SHOT", what, verdict_name(EGRESS, run.verdict));
+	assert_frame_is(what, &run, run.in, run.in_len);
+	assert_counter_steps(what, before, why);
+	ck_assert_uint_eq(count_flow_entries(), flows);
+	ck_assert_uint_eq(count_entries(skel->maps.mappings), mappings);
+	ck_assert_uint_eq(count_entries(skel->maps.ports), ports);
+	ck_assert_uint_eq(ports_in_use(spec->src_addr), in_use);
+}
