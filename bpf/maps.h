@@ -163,6 +163,20 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } function_counters SEC(".maps");
 
+/* latency: enum latency -> struct latency_histogram, the time of each
+ * sandbox attach and attachment set-up in log-linear buckets. Written by
+ * the CLI (read-modify-write under the pin directory's lock, after each
+ * such operation succeeds). Read by `sharenat stats`. The programs never
+ * touch it: it lives here to be pinned, with BTF, beside the state it
+ * describes and to outlive every CLI run. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LATENCY_MAX);
+	__type(key, __u32);
+	__type(value, struct latency_histogram);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} latency SEC(".maps");
+
 static __always_inline void count(enum counter which)
 {
 	__u32 key = which;

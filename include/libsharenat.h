@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "sharenat.h"
 
 #define SHARENAT_DEFAULT_PIN_DIR "/sys/fs/bpf/sharenat"
@@ -25,6 +26,9 @@ struct sharenat;
 enum sharenat_open_mode {
 	SHARENAT_OPEN_EXISTING,	/* fail if nothing is loaded */
 	SHARENAT_OPEN_CREATE,	/* load and pin the programs if needed */
+	/* As EXISTING, for a caller that only reads: it leaves no writer
+	 * mark, so its death never makes the next open check the state. */
+	SHARENAT_OPEN_READ,
 };
 
 struct sharenat *sharenat_open(const char *pin_dir,
@@ -152,5 +156,72 @@ int sharenat_read_counters(struct sharenat *sn, __u64 values[COUNTER_MAX],
 			   struct sharenat_error *err);
 const char *sharenat_counter_name(enum counter which);
 const char *sharenat_tcp_state_name(enum flow_tcp_state state);
+
+/*
+ * Control-plane latency (map `latency`): a histogram per enum latency.
+ * The CLI records each successful sandbox attach and attachment set-up;
+ * an agent using this library records its own with
+ * sharenat_latency_record(). Durations in nanoseconds.
+ */
+struct sharenat_latency_summary {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 p50_ns;
+	__u64 p90_ns;
+	__u64 p99_ns;
+	__u64 max_ns;
+};
+
+int sharenat_latency_record(struct sharenat *sn, enum latency which,
+			    __u64 ns, struct sharenat_error *err);
+int sharenat_latency_read(struct sharenat *sn, enum latency which,
+			  struct latency_histogram *out,
+			  struct sharenat_error *err);
+/* Put a histogram back as it was (undoing the records of a failed
+ * sequence of operations). */
+int sharenat_latency_write(struct sharenat *sn, enum latency which,
+			   const struct latency_histogram *h,
+			   struct sharenat_error *err);
+void sharenat_latency_summarize(const struct latency_histogram *h,
+				struct sharenat_latency_summary *out);
+const char *sharenat_latency_name(enum latency which);
+
+/*
+ * Declarative state (`sharenat apply`, docs/cli.md): a text of one object
+ * per line (attachment, sg, function, sandbox). Parsing checks the text
+ * alone, never the system: each error names "source:line". Applying
+ * converges the state to it: removes what the text lacks, adds what is
+ * missing, replaces what differs; on any failure it undoes every step it
+ * took. report (may be NULL) hears of each step: action "add", "remove"
+ * or "replace", object "attachment", "sg", "function" or "sandbox".
+ */
+struct sharenat_config;
+
+struct sharenat_config *sharenat_config_parse(const char *text, size_t len,
+					      const char *source,
+					      struct sharenat_error *err);
+void sharenat_config_free(struct sharenat_config *cfg);
+/* True when the text holds no object at all. */
+bool sharenat_config_empty(const struct sharenat_config *cfg);
+
+typedef void (*sharenat_apply_fn)(const char *action, const char *object,
+				  const char *name, void *ctx);
+
+struct sharenat_apply_result {
+	unsigned int added;
+	unsigned int removed;
+	unsigned int replaced;
+	unsigned int unchanged;
+};
+
+/* dry_run: report the steps, change nothing. */
+int sharenat_apply(struct sharenat *sn, const struct sharenat_config *cfg,
+		   bool dry_run, sharenat_apply_fn report, void *ctx,
+		   struct sharenat_apply_result *result,
+		   struct sharenat_error *err);
+/* The current state in the same format, sorted by name, every option
+ * spelled out: applying it back changes nothing. */
+int sharenat_config_write(struct sharenat *sn, FILE *out,
+			  struct sharenat_error *err);
 
 #endif /* LIBSHARENAT_H */

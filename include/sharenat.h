@@ -409,4 +409,42 @@ struct function_counters {
 	__u64 values[FUNCTION_COUNTER_MAX];
 };
 
+/*
+ * Latency histograms of the control plane, map `latency` (array indexed
+ * by enum latency, one struct latency_histogram each): how long a sandbox
+ * attach and an attachment set-up took, the product's cold-start figure.
+ * X(name, "text") as for the counters.
+ */
+#define SHARENAT_LATENCIES(X)						\
+	X(SANDBOX_ATTACH, "sandbox_attach")				\
+	X(ATTACHMENT_SETUP, "attachment_setup")
+
+#define SHARENAT_LATENCY_ENUM(name, text) LATENCY_##name,
+enum latency {
+	SHARENAT_LATENCIES(SHARENAT_LATENCY_ENUM)
+	LATENCY_MAX
+};
+#undef SHARENAT_LATENCY_ENUM
+
+/*
+ * Buckets: log2 with SHARENAT_LATENCY_SUB linear steps per power of two,
+ * so a percentile read from them is at most 1/8 (12.5 %) above the truth.
+ * Bucket 0 holds everything below 1 us (2^10 ns), the last one everything
+ * from 2^37 ns (137 s) up; bucket 1 + 8 * (octave - 10) + step in between.
+ */
+#define SHARENAT_LATENCY_SUB_BITS 3
+#define SHARENAT_LATENCY_SUB (1u << SHARENAT_LATENCY_SUB_BITS)
+#define SHARENAT_LATENCY_MIN_OCTAVE 10
+#define SHARENAT_LATENCY_MAX_OCTAVE 37
+#define SHARENAT_LATENCY_BUCKETS					\
+	(2 + (SHARENAT_LATENCY_MAX_OCTAVE - SHARENAT_LATENCY_MIN_OCTAVE) * \
+	 SHARENAT_LATENCY_SUB)
+
+struct latency_histogram {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 max_ns;
+	__u64 buckets[SHARENAT_LATENCY_BUCKETS];
+};
+
 #endif /* SHARENAT_H */

@@ -4,14 +4,19 @@
  * operation, and maps the outcome to the exit code and one error line
  * `sharenat: what: why`. Nothing here touches a map directly.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "apply.h"
 #include "cli.h"
 #include "error.h"
+#include "latency.h"
 #include "parse.h"
 
 static const char usage_text[] =
@@ -31,7 +36,9 @@ static const char usage_text[] =
 "  sandbox del ID\n"
 "  flows [--function NAME] [--sandbox ID] [--json]\n"
 "  stats [--json|--prometheus]\n"
-"  status [--json]\n"
+"  status [--json | --format text|json|apply]\n"
+"  apply FILE [--dry-run]\n"
+"  bench attach N [--dev-prefix P]\n"
 "\n"
 "State lives under the pin directory (default " SHARENAT_DEFAULT_PIN_DIR
 ", or $SHARENAT_PIN_DIR).\n";
@@ -119,7 +126,7 @@ static int parse_attach(struct args *a, struct sharenat_attach_spec *spec)
 	const char *word, *value;
 
 	spec->dev = next_word(a);
-	if (!spec->dev || spec->dev[0] == '-')
+	if (!spec->dev || spec->dev[0] == '-' || !spec->dev[0])
 		return usage_fail(a, "%s", "expected DEV");
 	spec->port_lo = 1024;
 	spec->port_hi = 65535;
@@ -252,6 +259,8 @@ static int parse_sandbox_add(struct args *a,
 		} else if (is_flag(word, "--dev")) {
 			if (flag_value(a, word, &spec->dev))
 				goto bad;
+			if (!spec->dev[0])
+				return usage_fail(a, "%s", "--dev is empty");
 		} else if (is_flag(word, "--ip")) {
 			if (flag_value(a, word, &value) ||
 			    parse_ipv4(value, a->what, &spec->addr, a->err))
@@ -313,7 +322,7 @@ static int parse_one_word(struct args *a, const char *expected,
 	const char *extra;
 
 	*word = next_word(a);
-	if (!*word || (*word)[0] == '-')
+	if (!*word || (*word)[0] == '-' || !(*word)[0])
 		return usage_fail(a, "expected %s", expected);
 	extra = next_word(a);
 	if (extra)
@@ -322,16 +331,29 @@ static int parse_one_word(struct args *a, const char *expected,
 }
 
 /* --json everywhere; --prometheus for stats; --function and --sandbox
- * for flows. */
+ * for flows; --format for status (apply: the format `apply` reads). */
 static int parse_read_options(struct args *a, const char *verb,
-			      struct read_options *opts)
+			      struct read_options *opts, bool *as_apply)
 {
 	bool flows = !strcmp(verb, "flows");
-	const char *word;
+	const char *word, *value;
 
 	while ((word = next_word(a))) {
 		if (!strcmp(word, "--json")) {
 			opts->format = OUTPUT_JSON;
+		} else if (is_flag(word, "--format") &&
+			   !strcmp(verb, "status")) {
+			if (flag_value(a, word, &value))
+				goto bad;
+			*as_apply = !strcmp(value, "apply");
+			if (!strcmp(value, "json"))
+				opts->format = OUTPUT_JSON;
+			else if (!strcmp(value, "text"))
+				opts->format = OUTPUT_TEXT;
+			else if (!*as_apply)
+				return usage_fail(a, "'%s' is not a format: "
+						  "expected text, json or "
+						  "apply", value);
 		} else if (!strcmp(word, "--prometheus") &&
 			   !strcmp(verb, "stats")) {
 			opts->format = OUTPUT_PROMETHEUS;
@@ -408,6 +430,14 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 		sharenat_close_failed(sn);
 		return -1;
 	}
+	/* The product figure: a measurement, so failing to keep it does
+	 * not fail the operation, which is done. */
+	if (!strcmp(verb, "attach"))
+		sharenat_latency_record(sn, LATENCY_ATTACHMENT_SETUP,
+					op_end - op_start, NULL);
+	else if (!strcmp(verb, "sandbox") && !strcmp(object, "add"))
+		sharenat_latency_record(sn, LATENCY_SANDBOX_ATTACH,
+					op_end - op_start, NULL);
 	if (!strcmp(verb, "detach") || !strcmp(verb, "sg"))
 		sharenat_unload_if_empty(sn);
 	sharenat_close(sn);
@@ -422,16 +452,20 @@ static int run_read(struct args *a, const char *pin_dir, const char *verb)
 {
 	struct read_options opts = { OUTPUT_TEXT, NULL, NULL };
 	struct sharenat *sn = NULL;
+	bool as_apply = false;
 	int rc;
 
-	if (parse_read_options(a, verb, &opts))
+	if (parse_read_options(a, verb, &opts, &as_apply))
 		return -1;
 	if (sharenat_is_loaded(pin_dir)) {
-		sn = sharenat_open(pin_dir, SHARENAT_OPEN_EXISTING, a->err);
+		sn = sharenat_open(pin_dir, SHARENAT_OPEN_READ, a->err);
 		if (!sn)
 			return -1;
 	}
-	if (!strcmp(verb, "flows"))
+	/* Nothing loaded is the empty file: applying it changes nothing. */
+	if (as_apply)
+		rc = sn ? sharenat_config_write(sn, stdout, a->err) : 0;
+	else if (!strcmp(verb, "flows"))
 		rc = show_flows(sn, &opts, a->err);
 	else if (!strcmp(verb, "stats"))
 		rc = show_stats(sn, &opts, a->err);
@@ -439,6 +473,169 @@ static int run_read(struct args *a, const char *pin_dir, const char *verb)
 		rc = show_status(sn, &opts, a->err);
 	sharenat_close(sn);
 	return rc;
+}
+
+/* The whole file (or stdin for "-"), NUL-terminated for the parser's
+ * error messages; *len excludes the NUL. */
+static char *read_file(const char *path, size_t *len,
+		       struct sharenat_error *err)
+{
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	size_t capacity = 4096;
+	char *text = NULL, *grown;
+	ssize_t n;
+
+	*len = 0;
+	if (fd < 0) {
+		fail_errno(err, "apply", errno, "cannot read %s", path);
+		return NULL;
+	}
+	for (;;) {
+		if (!text || *len + 1 >= capacity) {
+			capacity *= 2;
+			grown = realloc(text, capacity);
+			if (!grown) {
+				fail_errno(err, "apply", ENOMEM, "cannot read "
+					   "%s", path);
+				goto err;
+			}
+			text = grown;
+		}
+		n = read(fd, text + *len, capacity - *len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fail_errno(err, "apply", errno, "cannot read %s", path);
+			goto err;
+		}
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+		if (*len > APPLY_FILE_MAX) {
+			fail(err, "apply", "%s is larger than %u MiB", path,
+			     APPLY_FILE_MAX >> 20);
+			goto err;
+		}
+	}
+	text[*len] = '\0';
+	if (fd)
+		close(fd);
+	return text;
+err:
+	free(text);
+	if (fd)
+		close(fd);
+	return NULL;
+}
+
+static void print_step(const char *action, const char *object,
+		       const char *name, void *ctx)
+{
+	printf("%s%s %s %s\n", *(bool *)ctx ? "would " : "", action, object,
+	       name);
+}
+
+/* apply FILE [--dry-run]: a malformed file is bad usage (2), found
+ * before anything is opened; a refusal of the system is a failure (1),
+ * after which the state is as it was. */
+static int run_apply(struct args *a, const char *pin_dir)
+{
+	struct sharenat_apply_result result = { 0 };
+	struct sharenat_config *cfg;
+	const char *file = NULL, *word;
+	struct sharenat *sn;
+	bool dry_run = false;
+	char *text;
+	size_t len;
+	int rc;
+
+	while ((word = next_word(a))) {
+		if (!strcmp(word, "--dry-run"))
+			dry_run = true;
+		else if ((word[0] == '-' && word[1]) || file)
+			return usage_fail(a, "unknown argument '%s'", word);
+		else
+			file = word;
+	}
+	if (!file || !*file)
+		return usage_fail(a, "%s", "expected FILE");
+	text = read_file(file, &len, a->err);
+	if (!text)
+		return -1;
+	cfg = sharenat_config_parse(text, len, file, a->err);
+	free(text);
+	if (!cfg) {
+		a->usage_error = true;
+		return -1;
+	}
+	if (sharenat_config_empty(cfg) && !sharenat_is_loaded(pin_dir)) {
+		sharenat_config_free(cfg);
+		printf("apply: no changes (0 unchanged)\n");
+		return 0;
+	}
+	sn = sharenat_open(pin_dir, SHARENAT_OPEN_CREATE, a->err);
+	if (!sn) {
+		sharenat_config_free(cfg);
+		return -1;
+	}
+	rc = sharenat_apply(sn, cfg, dry_run, print_step, &dry_run, &result,
+			    a->err);
+	sharenat_config_free(cfg);
+	/* A dry run on a state this open loaded leaves nothing behind. */
+	if (rc || dry_run) {
+		sharenat_close_failed(sn);
+		if (rc)
+			return -1;
+	} else {
+		sharenat_unload_if_empty(sn);
+		sharenat_close(sn);
+	}
+	if (!result.added && !result.removed && !result.replaced)
+		printf("apply: no changes (%u unchanged)\n", result.unchanged);
+	else
+		printf("apply: %s%u added, %u removed, %u replaced, "
+		       "%u unchanged\n", dry_run ? "would have " : "",
+		       result.added, result.removed, result.replaced,
+		       result.unchanged);
+	return 0;
+}
+
+/* bench attach N [--dev-prefix P] */
+static int run_bench(struct args *a, const char *pin_dir)
+{
+	const char *what = next_word(a), *word, *prefix = NULL;
+	char default_prefix[16];
+	unsigned long count = 0;
+
+	if (!what || strcmp(what, "attach"))
+		return usage_fail(a, "%s", "expected 'attach' after bench");
+	a->what = "bench attach";
+	while ((word = next_word(a))) {
+		if (is_flag(word, "--dev-prefix")) {
+			if (flag_value(a, word, &prefix))
+				return -1;
+			if (bench_check_prefix(prefix, a->err)) {
+				a->usage_error = true;
+				return -1;
+			}
+		} else if (word[0] == '-' || count) {
+			return usage_fail(a, "unknown argument '%s'", word);
+		} else if (parse_count(word, a->what, BENCH_MAX_SANDBOXES,
+				       &count, a->err)) {
+			a->usage_error = true;
+			return -1;
+		}
+	}
+	if (!count)
+		return usage_fail(a, "%s", "expected N, the number of "
+				  "sandboxes");
+	if (!prefix) {
+		/* Unique per process; bench refuses it if taken anyway. */
+		snprintf(default_prefix, sizeof(default_prefix), "snb%04x",
+			 (unsigned int)getpid() & 0xffff);
+		prefix = default_prefix;
+	}
+	return bench_attach(pin_dir, (unsigned int)count, prefix, a->err);
 }
 
 int cli_run(int argc, char **argv)
@@ -486,6 +683,10 @@ int cli_run(int argc, char **argv)
 	} else if (!strcmp(verb, "flows") || !strcmp(verb, "stats") ||
 		   !strcmp(verb, "status")) {
 		rc = run_read(&a, pin_dir, verb);
+	} else if (!strcmp(verb, "apply")) {
+		rc = run_apply(&a, pin_dir);
+	} else if (!strcmp(verb, "bench")) {
+		rc = run_bench(&a, pin_dir);
 	} else {
 		a.what = "sharenat";
 		usage_fail(&a, "unknown command '%s' (try 'sharenat help')",

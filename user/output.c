@@ -226,10 +226,92 @@ static int print_sandbox_gauge(const struct sandbox *sbx, void *ctx)
 static int count_flow(const struct flow_key *key, const struct flow *egress,
 		      const struct flow *ingress, void *ctx);
 
+/* Every latency histogram summarised; all zero with nothing loaded. */
+static int read_latencies(struct sharenat *sn,
+			  struct sharenat_latency_summary *out,
+			  struct sharenat_error *err)
+{
+	struct latency_histogram h;
+	unsigned int i;
+
+	for (i = 0; i < LATENCY_MAX; i++) {
+		memset(&h, 0, sizeof(h));
+		if (sn && sharenat_latency_read(sn, i, &h, err))
+			return -1;
+		sharenat_latency_summarize(&h, &out[i]);
+	}
+	return 0;
+}
+
+static double us(__u64 ns)
+{
+	return (double)ns / 1e3;
+}
+
+static void print_latencies(const struct sharenat_latency_summary *lat,
+			    enum output_format format)
+{
+	unsigned int i;
+
+	if (format == OUTPUT_PROMETHEUS) {
+		printf("# HELP sharenat_latency_seconds Control-plane "
+		       "operations: sandbox attach, attachment set-up.\n"
+		       "# TYPE sharenat_latency_seconds summary\n");
+		for (i = 0; i < LATENCY_MAX; i++) {
+			const char *name = sharenat_latency_name(i);
+
+			printf("sharenat_latency_seconds{operation=\"%s\","
+			       "quantile=\"0.5\"} %.9f\n"
+			       "sharenat_latency_seconds{operation=\"%s\","
+			       "quantile=\"0.9\"} %.9f\n"
+			       "sharenat_latency_seconds{operation=\"%s\","
+			       "quantile=\"0.99\"} %.9f\n"
+			       "sharenat_latency_seconds_sum{operation=\"%s\"} "
+			       "%.9f\n"
+			       "sharenat_latency_seconds_count{operation="
+			       "\"%s\"} %llu\n", name, lat[i].p50_ns / 1e9,
+			       name, lat[i].p90_ns / 1e9, name,
+			       lat[i].p99_ns / 1e9, name, lat[i].sum_ns / 1e9,
+			       name, (unsigned long long)lat[i].count);
+		}
+		printf("# HELP sharenat_latency_max_seconds The slowest of "
+		       "each operation.\n"
+		       "# TYPE sharenat_latency_max_seconds gauge\n");
+		for (i = 0; i < LATENCY_MAX; i++)
+			printf("sharenat_latency_max_seconds{operation=\"%s\"} "
+			       "%.9f\n", sharenat_latency_name(i),
+			       lat[i].max_ns / 1e9);
+		return;
+	}
+	if (format == OUTPUT_JSON) {
+		printf(",\"latency\":{");
+		for (i = 0; i < LATENCY_MAX; i++)
+			printf("%s\"%s\":{\"count\":%llu,\"p50_us\":%.1f,"
+			       "\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":"
+			       "%.1f,\"sum_us\":%.1f}", i ? "," : "",
+			       sharenat_latency_name(i),
+			       (unsigned long long)lat[i].count,
+			       us(lat[i].p50_ns), us(lat[i].p90_ns),
+			       us(lat[i].p99_ns), us(lat[i].max_ns),
+			       us(lat[i].sum_ns));
+		putchar('}');
+		return;
+	}
+	printf("\nlatency (us)      %8s %10s %10s %10s %10s\n", "count", "p50",
+	       "p90", "p99", "max");
+	for (i = 0; i < LATENCY_MAX; i++)
+		printf("  %-16s %8llu %10.1f %10.1f %10.1f %10.1f\n",
+		       sharenat_latency_name(i),
+		       (unsigned long long)lat[i].count, us(lat[i].p50_ns),
+		       us(lat[i].p90_ns), us(lat[i].p99_ns),
+		       us(lat[i].max_ns));
+}
+
 /* The Prometheus text format: counters by name, per function, and gauges
  * of flows and of each sandbox's ports. Names are validated, so they need
  * no escaping in label values. */
 static int show_prometheus(struct sharenat *sn, const __u64 *values,
+			   const struct sharenat_latency_summary *lat,
 			   struct stats_print *p)
 {
 	unsigned int i, flows = 0;
@@ -253,6 +335,7 @@ static int show_prometheus(struct sharenat *sn, const __u64 *values,
 	       "holds.\n# TYPE sharenat_sandbox_ports_in_use gauge\n");
 	if (sn)
 		sharenat_for_each_sandbox(sn, print_sandbox_gauge, NULL);
+	print_latencies(lat, OUTPUT_PROMETHEUS);
 	return p->rc;
 }
 
@@ -263,13 +346,16 @@ int show_stats(struct sharenat *sn, const struct read_options *opts,
 {
 	bool json = opts->format == OUTPUT_JSON;
 	struct stats_print p = { sn, opts->format, json, 0, 0, err };
+	struct sharenat_latency_summary lat[LATENCY_MAX];
 	__u64 values[COUNTER_MAX] = { 0 };
 	unsigned int i;
 
 	if (sn && sharenat_read_counters(sn, values, err))
 		return -1;
+	if (read_latencies(sn, lat, err))
+		return -1;
 	if (opts->format == OUTPUT_PROMETHEUS)
-		return show_prometheus(sn, values, &p);
+		return show_prometheus(sn, values, lat, &p);
 	if (json)
 		putchar('{');
 	for (i = 0; i < COUNTER_MAX; i++) {
@@ -282,11 +368,15 @@ int show_stats(struct sharenat *sn, const struct read_options *opts,
 			       (unsigned long long)values[i]);
 	}
 	if (json)
+		print_latencies(lat, OUTPUT_JSON);
+	if (json)
 		printf(",\"functions\":{");
 	if (sn)
 		sharenat_for_each_function(sn, print_function_stats, &p);
 	if (json)
 		puts("}}");
+	else
+		print_latencies(lat, OUTPUT_TEXT);
 	return p.rc;
 }
 

@@ -16,14 +16,18 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <linux/magic.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "error.h"
+#include "latency.h"
 #include "map_iter.h"
+#include "netdev.h"
 #include "state.h"
+#include "tc.h"
 #include "sharenat.skel.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
@@ -51,6 +55,7 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(mappings),
 	PINNED_MAP(ports),
 	PINNED_MAP(fragments),
+	PINNED_MAP(latency),
 	{ "sharenat_egress", offsetof(struct sharenat, egress_prog_fd), true },
 	{ "sharenat_ingress", offsetof(struct sharenat, ingress_prog_fd), true },
 	{ "sharenat_xdp_ingress", offsetof(struct sharenat, xdp_ingress_prog_fd),
@@ -134,6 +139,11 @@ static int open_pins(struct sharenat *sn, struct sharenat_error *err)
 
 		pin_path(sn, object->name, path, sizeof(path));
 		*fd = bpf_obj_get(path);
+		/* A state loaded before the latency map existed gets it now:
+		 * it is the CLI's own, no program depends on it. */
+		if (*fd < 0 && errno == ENOENT &&
+		    fd == &sn->latency_fd)
+			*fd = latency_map_create(path);
 		if (*fd < 0)
 			return fail_errno(err, "open state", errno,
 					  "cannot open pinned %s %s",
@@ -195,7 +205,413 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 		return 0;
 	if (level == LIBBPF_INFO && !getenv("LIBBPF_DEBUG"))
 		return 0;
+	/* libbpf passes on the kernel's netlink extack text at warning
+	 * level, also when the caller expects the failure (creating a
+	 * clsact qdisc that exists: "Exclusivity flag on"). A real failure
+	 * is the caller's one error line; the extra line broke that. */
+	if (strstr(fmt, "Kernel error message") &&
+	    !getenv("LIBBPF_DEBUG"))
+		return 0;
 	return vfprintf(stderr, fmt, ap);
+}
+
+/*
+ * The writer mark: a directory WRITER_MARK in the pin directory, made by
+ * every open that may write and removed by its close. Operations write
+ * several maps one after the other (a sandbox entry, then its id); a
+ * process killed between two writes leaves the mark behind, and the next
+ * open, which holds the lock, finds it and repairs the state before anyone
+ * reads or changes it. A directory because bpffs holds no plain files
+ * (and no name with a '.'); no map or program name has a '-'. mkdir and
+ * rmdir cost a few microseconds, off the operation's own timing.
+ */
+#define WRITER_MARK "writer-mark"
+
+static void mark_path(const struct sharenat *sn, char *buf, size_t len)
+{
+	pin_path(sn, WRITER_MARK, buf, len);
+}
+
+static void unmark(struct sharenat *sn)
+{
+	char path[PIN_PATH_MAX];
+
+	if (!sn->marked)
+		return;
+	mark_path(sn, path, sizeof(path));
+	rmdir(path);
+	sn->marked = false;
+}
+
+/* Keys collected during a walk, deleted after it (deleting during a hash
+ * walk restarts it and can skip entries). */
+struct key_list {
+	size_t key_size;
+	size_t count;
+	size_t capacity;
+	char *keys;
+};
+
+static int key_list_add(struct key_list *list, const void *key)
+{
+	if (list->count == list->capacity) {
+		size_t capacity = list->capacity ? list->capacity * 2 : 16;
+		char *keys = realloc(list->keys, capacity * list->key_size);
+
+		if (!keys)
+			return -ENOMEM;
+		list->keys = keys;
+		list->capacity = capacity;
+	}
+	memcpy(list->keys + list->count * list->key_size, key,
+	       list->key_size);
+	list->count++;
+	return 0;
+}
+
+static void key_list_delete(struct key_list *list, int map_fd)
+{
+	size_t i;
+
+	for (i = 0; i < list->count; i++)
+		bpf_map_delete_elem(map_fd, list->keys + i * list->key_size);
+	free(list->keys);
+	list->keys = NULL;
+	list->count = list->capacity = 0;
+}
+
+struct repair {
+	struct sharenat *sn;
+	struct key_list stale;		/* index entries without their object */
+	struct key_list orphans;	/* objects without their index entry */
+};
+
+static void name_key_of(const char *name, struct name_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->name, name, strnlen(name, sizeof(key->name) - 1));
+}
+
+/* sandbox_ids: id -> address whose sandbox has another id, or none. */
+static int stale_sandbox_id(const void *key, const void *value, void *ctx)
+{
+	const struct name_key *id = key;
+	struct repair *r = ctx;
+	struct sandbox sbx;
+
+	if (bpf_map_lookup_elem(r->sn->sandboxes_fd, value, &sbx) ||
+	    strncmp(sbx.id, id->name, sizeof(sbx.id)))
+		return key_list_add(&r->stale, key);
+	return 0;
+}
+
+/* sandboxes: a sandbox whose id does not name it: a half-made add or a
+ * half-done del. Either way it goes (an add never reported success). */
+static int orphan_sandbox(const void *key, const void *value, void *ctx)
+{
+	const struct sandbox *sbx = value;
+	struct repair *r = ctx;
+	struct name_key id;
+	__be32 addr;
+
+	name_key_of(sbx->id, &id);
+	if (bpf_map_lookup_elem(r->sn->sandbox_ids_fd, &id, &addr) ||
+	    addr != *(const __be32 *)key)
+		return key_list_add(&r->orphans, sbx);
+	return 0;
+}
+
+/* The device at ifindex is still the one the sandbox was added on (same
+ * MAC), so a filter may be put on or taken off it. */
+static bool same_device(const struct sandbox *sbx)
+{
+	char name[IF_NAMESIZE];
+	__u8 mac[6];
+
+	return if_indextoname(sbx->ifindex, name) &&
+	       !netdev_mac(name, mac, "repair", NULL) &&
+	       !memcmp(mac, sbx->host_mac, sizeof(mac));
+}
+
+static bool tc_present(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SHARENAT_TC_HANDLE,
+		    .priority = SHARENAT_TC_PRIORITY);
+
+	return bpf_tc_query(&hook, &opts) == 0;
+}
+
+/* Every sandbox left has its program and, on a tap, its devmap slot: an
+ * add killed before its tc attach, or a del killed after its tc detach,
+ * leaves a sandbox in both maps whose device no longer translates. */
+static int complete_sandbox(const void *key, const void *value, void *ctx)
+{
+	const struct sandbox *sbx = value;
+	struct repair *r = ctx;
+	__u32 ifindex = sbx->ifindex;
+
+	(void)key;
+	if (!same_device(sbx))
+		return 0;
+	if (!tc_present((int)ifindex))
+		tc_attach((int)ifindex, r->sn->egress_prog_fd, "repair", NULL);
+	if (sbx->xdp_frames)
+		bpf_map_update_elem(r->sn->xdp_devices_fd, &ifindex, &ifindex,
+				    BPF_ANY);
+	return 0;
+}
+
+static int sandbox_on_device(const struct sandbox *sbx, void *ctx)
+{
+	return sbx->ifindex == *(const __u32 *)ctx;
+}
+
+static bool is_sandbox(struct sharenat *sn, __be32 addr)
+{
+	struct sandbox sbx;
+
+	return !bpf_map_lookup_elem(sn->sandboxes_fd, &addr, &sbx);
+}
+
+static bool flow_sandbox_gone(const struct flow_key *key,
+			      const struct flow *egress, const void *ctx)
+{
+	(void)egress;
+	return !is_sandbox((struct sharenat *)ctx, key->src_addr);
+}
+
+/* Ingress entries left alone by a del killed between a pair's deletes. */
+static int ingress_sandbox_gone(const void *key, const void *value, void *ctx)
+{
+	const struct flow_key *fkey = key;
+	const struct flow *flow = value;
+	struct repair *r = ctx;
+
+	if (fkey->direction == FLOW_INGRESS &&
+	    !is_sandbox(r->sn, flow->nat_addr))
+		return key_list_add(&r->stale, key);
+	return 0;
+}
+
+static int mapping_sandbox_gone(const void *key, const void *value, void *ctx)
+{
+	struct repair *r = ctx;
+
+	(void)value;
+	if (!is_sandbox(r->sn, ((const struct mapping_key *)key)->sandbox_addr))
+		return key_list_add(&r->stale, key);
+	return 0;
+}
+
+static int port_sandbox_gone(const void *key, const void *value, void *ctx)
+{
+	const struct port_hold *hold = value;
+	struct repair *r = ctx;
+
+	if (!is_sandbox(r->sn, hold->owner.sandbox_addr))
+		return key_list_add(&r->stale, key);
+	return 0;
+}
+
+static void repair_sandboxes(struct repair *r)
+{
+	struct sharenat *sn = r->sn;
+	size_t i;
+
+	r->stale.key_size = sizeof(struct name_key);
+	map_for_each(sn->sandbox_ids_fd, sizeof(struct name_key),
+		     sizeof(__be32), stale_sandbox_id, r);
+	key_list_delete(&r->stale, sn->sandbox_ids_fd);
+
+	r->orphans.key_size = sizeof(struct sandbox);
+	map_for_each(sn->sandboxes_fd, sizeof(__be32), sizeof(struct sandbox),
+		     orphan_sandbox, r);
+	for (i = 0; i < r->orphans.count; i++) {
+		const struct sandbox *sbx = (const struct sandbox *)
+			(r->orphans.keys + i * sizeof(struct sandbox));
+		__u32 ifindex = sbx->ifindex;
+
+		bpf_map_delete_elem(sn->sandboxes_fd, &sbx->addr);
+		if (!sharenat_for_each_sandbox(sn, sandbox_on_device,
+					       &ifindex) &&
+		    same_device(sbx)) {
+			tc_detach((int)ifindex, "repair", NULL);
+			bpf_map_delete_elem(sn->xdp_devices_fd, &ifindex);
+		}
+	}
+	free(r->orphans.keys);
+	r->orphans.keys = NULL;
+	r->orphans.count = r->orphans.capacity = 0;
+	map_for_each(sn->sandboxes_fd, sizeof(__be32), sizeof(struct sandbox),
+		     complete_sandbox, r);
+
+	/* Flows, mappings and ports of sandboxes that are gone. */
+	flows_delete_matching(sn, flow_sandbox_gone, sn);
+	r->stale.key_size = sizeof(struct flow_key);
+	map_for_each(sn->flows_fd, sizeof(struct flow_key),
+		     sizeof(struct flow), ingress_sandbox_gone, r);
+	key_list_delete(&r->stale, sn->flows_fd);
+	r->stale.key_size = sizeof(struct mapping_key);
+	map_for_each(sn->mappings_fd, sizeof(struct mapping_key),
+		     sizeof(struct mapping), mapping_sandbox_gone, r);
+	key_list_delete(&r->stale, sn->mappings_fd);
+	r->stale.key_size = sizeof(struct port_key);
+	map_for_each(sn->ports_fd, sizeof(struct port_key),
+		     sizeof(struct port_hold), port_sandbox_gone, r);
+	key_list_delete(&r->stale, sn->ports_fd);
+}
+
+/*
+ * Functions and security groups: an object map (id -> value whose first
+ * field is its name) and a name index (name -> id). An index entry
+ * without its object goes; an object without its index entry is a
+ * half-made add or half-done del: it goes too, unless something uses it
+ * (then its index entry comes back).
+ */
+struct named_maps {
+	int objects_fd;
+	int index_fd;
+	size_t value_size;
+	bool (*in_use)(struct sharenat *sn, __u32 id);
+};
+
+struct named_repair {
+	struct repair *r;
+	const struct named_maps *maps;
+	void *value;
+};
+
+static int stale_name(const void *key, const void *value, void *ctx)
+{
+	struct named_repair *nr = ctx;
+
+	if (bpf_map_lookup_elem(nr->maps->objects_fd, value, nr->value) ||
+	    strncmp(nr->value, ((const struct name_key *)key)->name,
+		    SHARENAT_NAME_MAX))
+		return key_list_add(&nr->r->stale, key);
+	return 0;
+}
+
+static int orphan_object(const void *key, const void *value, void *ctx)
+{
+	struct named_repair *nr = ctx;
+	struct name_key name;
+	__u32 id;
+
+	/* Both struct function and struct security_group start with
+	 * their name. */
+	name_key_of(value, &name);
+	if (bpf_map_lookup_elem(nr->maps->index_fd, &name, &id) ||
+	    id != *(const __u32 *)key)
+		return key_list_add(&nr->r->orphans, key);
+	return 0;
+}
+
+static void repair_named(struct repair *r, const struct named_maps *maps)
+{
+	struct named_repair nr = { r, maps, malloc(maps->value_size) };
+	size_t i;
+
+	if (!nr.value)
+		return;
+	r->stale.key_size = sizeof(struct name_key);
+	map_for_each(maps->index_fd, sizeof(struct name_key), sizeof(__u32),
+		     stale_name, &nr);
+	key_list_delete(&r->stale, maps->index_fd);
+	r->orphans.key_size = sizeof(__u32);
+	map_for_each(maps->objects_fd, sizeof(__u32), maps->value_size,
+		     orphan_object, &nr);
+	for (i = 0; i < r->orphans.count; i++) {
+		__u32 id = ((__u32 *)r->orphans.keys)[i];
+		struct name_key name;
+
+		if (bpf_map_lookup_elem(maps->objects_fd, &id, nr.value))
+			continue;
+		name_key_of(nr.value, &name);
+		if (maps->in_use(r->sn, id))
+			bpf_map_update_elem(maps->index_fd, &name, &id,
+					    BPF_ANY);
+		else
+			bpf_map_delete_elem(maps->objects_fd, &id);
+	}
+	free(r->orphans.keys);
+	r->orphans.keys = NULL;
+	r->orphans.count = r->orphans.capacity = 0;
+	free(nr.value);
+}
+
+static int sandbox_of_function(const struct sandbox *sbx, void *ctx)
+{
+	return sbx->function_id == *(const __u32 *)ctx;
+}
+
+static bool function_in_use(struct sharenat *sn, __u32 id)
+{
+	return sharenat_for_each_sandbox(sn, sandbox_of_function, &id) > 0;
+}
+
+static int function_of_group(const struct function *fn, void *ctx)
+{
+	return fn->security_group == *(const __u32 *)ctx;
+}
+
+static bool group_in_use(struct sharenat *sn, __u32 id)
+{
+	return sharenat_for_each_function(sn, function_of_group, &id) > 0;
+}
+
+/* Attachments are not repaired: attach and detach change the device
+ * (addresses, arp_ignore, hooks) as much as the maps, and are not on the
+ * path a fleet of sandboxes hammers. */
+static void repair_state(struct sharenat *sn)
+{
+	struct repair r = { .sn = sn };
+	const struct named_maps groups = {
+		sn->security_groups_fd, sn->security_group_ids_fd,
+		sizeof(struct security_group), group_in_use,
+	};
+	const struct named_maps functions = {
+		sn->functions_fd, sn->function_ids_fd,
+		sizeof(struct function), function_in_use,
+	};
+
+	repair_sandboxes(&r);
+	repair_named(&r, &functions);
+	repair_named(&r, &groups);
+}
+
+/* Under the lock: repair after a writer that died, then leave our own
+ * mark if we may write. */
+static int check_mark(struct sharenat *sn, enum sharenat_open_mode mode,
+		      struct sharenat_error *err)
+{
+	char path[PIN_PATH_MAX];
+	bool found;
+
+	mark_path(sn, path, sizeof(path));
+	found = access(path, F_OK) == 0;
+	if (found)
+		repair_state(sn);
+	if (mode == SHARENAT_OPEN_READ) {
+		if (found)
+			rmdir(path);
+		return 0;
+	}
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return fail_errno(err, "open state", errno, "cannot create %s",
+				  path);
+	sn->marked = true;
+	return 0;
+}
+
+void pins_remove_all(struct sharenat *sn)
+{
+	unmark(sn);
+	close_fds(sn);
+	unpin_all(sn);
+	rmdir(sn->pin_dir);
 }
 
 struct sharenat *sharenat_open(const char *pin_dir,
@@ -222,7 +638,7 @@ struct sharenat *sharenat_open(const char *pin_dir,
 		*fd_slot(sn, &pinned_objects[i]) = -1;
 	sn->lock_fd = -1;
 
-	if (mode == SHARENAT_OPEN_EXISTING && !sharenat_is_loaded(pin_dir)) {
+	if (mode != SHARENAT_OPEN_CREATE && !sharenat_is_loaded(pin_dir)) {
 		fail(err, "open state", "nothing is loaded under %s: run "
 		     "'sharenat attach' first", pin_dir);
 		goto err_free;
@@ -245,12 +661,13 @@ struct sharenat *sharenat_open(const char *pin_dir,
 			goto err_free;
 		sn->loaded_now = true;
 	}
-	if (open_pins(sn, err))
+	if (open_pins(sn, err) || check_mark(sn, mode, err))
 		goto err_free;
 	return sn;
 
 err_free:
-	sharenat_close(sn);
+	/* What this open loaded goes again. */
+	sharenat_close_failed(sn);
 	return NULL;
 }
 
@@ -274,11 +691,8 @@ static bool holds_nothing(struct sharenat *sn)
 
 void sharenat_close_failed(struct sharenat *sn)
 {
-	if (sn && sn->loaded_now && holds_nothing(sn)) {
-		close_fds(sn);
-		unpin_all(sn);
-		rmdir(sn->pin_dir);
-	}
+	if (sn && sn->loaded_now && holds_nothing(sn))
+		pins_remove_all(sn);
 	sharenat_close(sn);
 }
 
@@ -286,15 +700,14 @@ void sharenat_unload_if_empty(struct sharenat *sn)
 {
 	if (!holds_nothing(sn))
 		return;
-	close_fds(sn);
-	unpin_all(sn);
-	rmdir(sn->pin_dir);
+	pins_remove_all(sn);
 }
 
 void sharenat_close(struct sharenat *sn)
 {
 	if (!sn)
 		return;
+	unmark(sn);
 	close_fds(sn);
 	if (sn->lock_fd >= 0)
 		close(sn->lock_fd);

@@ -14,6 +14,7 @@ struct sharenat {
 	char pin_dir[PIN_DIR_MAX];
 	int lock_fd;		/* flock on the pin directory: one writer */
 	bool loaded_now;	/* this open loaded and pinned the programs */
+	bool marked;		/* this open made the writer mark (pins.c) */
 	int attachments_fd;
 	int functions_fd;
 	int function_ids_fd;
@@ -27,6 +28,7 @@ struct sharenat {
 	int function_counters_fd;
 	int mappings_fd;
 	int ports_fd;
+	int latency_fd;			/* control-plane latency histograms */
 	int fragments_fd;
 	int egress_prog_fd;		/* tc, sandbox devices */
 	int ingress_prog_fd;		/* tc, shared devices */
@@ -40,5 +42,10 @@ void flows_delete_matching(struct sharenat *sn,
 					   const struct flow *egress,
 					   const void *ctx),
 			   const void *ctx);
+
+/* Remove every pin and the pin directory, whatever the maps hold: for a
+ * state this process made for itself alone (bench attach), whose devices
+ * are gone. */
+void pins_remove_all(struct sharenat *sn);
 
 #endif
