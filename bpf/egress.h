@@ -150,6 +150,35 @@ static __always_inline int hairpin(const struct nat_ctx *c,
 	return bpf_redirect(sbx->ifindex, 0);
 }
 
+/* An ICMP error hairpinned: after its egress translation it is an error
+ * to a shared endpoint of the same attachment about a packet from another
+ * shared endpoint, so it is translated once more, as ingress would, and
+ * delivered to the sandbox behind that endpoint (RFC 5508 REQ-7). */
+static __always_inline int hairpin_icmp_error(const struct nat_ctx *c,
+					      const struct packet *pkt,
+					      const struct icmp_inner *in,
+					      const struct flow *flow)
+{
+	struct icmp_inner turned = *in;
+	struct sandbox *sbx;
+	struct flow *target;
+
+	turned.dst_addr = flow->nat_addr;
+	turned.dst_port = flow->nat_port;
+	target = icmp_error_ingress_flow(&turned, flow->ifindex);
+	if (!target)
+		return drop(COUNTER_DROP_ICMP_ERROR_NO_FLOW);
+	sbx = bpf_map_lookup_elem(&sandboxes, &target->nat_addr);
+	if (!sbx || sbx->ifindex != target->ifindex)
+		return drop(COUNTER_DROP_STALE_FLOW);
+	if (translate_icmp_error(c, pkt, &turned, true, IP_DADDR_OFF,
+				 target->nat_addr, target->nat_port) ||
+	    rewrite_macs(c, sbx->mac, sbx->host_mac))
+		return drop(COUNTER_DROP_MALFORMED);
+	count(COUNTER_HAIRPINNED);
+	return bpf_redirect(sbx->ifindex, 0);
+}
+
 /* An ICMP error from a sandbox about a packet it received, e.g. port
  * unreachable for a reply to a socket it closed. */
 static __always_inline int egress_icmp_error(const struct nat_ctx *c,
@@ -170,6 +199,8 @@ static __always_inline int egress_icmp_error(const struct nat_ctx *c,
 	    decrement_ttl(c, pkt))
 		return drop(COUNTER_DROP_MALFORMED);
 	count(COUNTER_ICMP_ERROR_TRANSLATED);
+	if (flow->hairpin)
+		return hairpin_icmp_error(c, pkt, &in, flow);
 	neighbour.ipv4_nh = flow->next_hop;
 	return bpf_redirect_neigh(flow->ifindex, &neighbour, sizeof(neighbour),
 				  0);

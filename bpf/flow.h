@@ -279,13 +279,14 @@ static __always_inline __u16 candidate_port(__u32 n, __u16 own_port,
 		return own_port;
 	if (n >= SHARENAT_PORT_PROBES / 2)
 		return att->port_lo + (start + n) % range;
+	/* Step by two from the start, then land on the own parity: the
+	 * probes then walk every port of that parity in the range. */
 	port = att->port_lo + (start + 2 * n) % range;
-	if ((port ^ own_port) & 1) {
-		if (port < att->port_hi)
-			port++;
-		else if (port > att->port_lo)
-			port--;
-	}
+	port = (port & ~1u) | (own_port & 1);
+	if (port > att->port_hi)
+		port -= 2;
+	if (port < att->port_lo || port > att->port_hi)
+		port = att->port_lo + (start + n) % range;
 	return (__u16)port;
 }
 
