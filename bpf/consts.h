@@ -25,5 +25,6 @@
 #define TC_ACT_SHOT 2
 #define AF_INET 2
 #define EEXIST 17
+#define EBUSY 16
 
 #endif /* SHARENAT_BPF_CONSTS_H */

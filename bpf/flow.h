@@ -199,13 +199,15 @@ egress_entry_of(const struct flow_key *ingress_key, const struct flow *ingress,
 
 /* The egress entry's timer: expire the pair once idle for its timeout,
  * else sleep again until it could be. */
-static int flow_expire(void *map, struct flow_key *key, struct flow *egress)
+/* Remove the pair if the flow has been idle for its timeout. Returns 0
+ * when it did, else how long until the flow could be idle that long. */
+static __always_inline __u64 flow_expire_if_idle(const struct flow_key *key,
+						 struct flow *egress)
 {
 	struct flow_key reverse;
 	struct flow *ingress;
 	__u64 now = bpf_ktime_get_ns(), last, timeout, idle;
 
-	(void)map;
 	flow_reverse_key(key, egress, &reverse);
 	ingress = bpf_map_lookup_elem(&flows, &reverse);
 	last = egress->last_seen_ns;
@@ -213,10 +215,8 @@ static int flow_expire(void *map, struct flow_key *key, struct flow *egress)
 		last = ingress->last_seen_ns;
 	timeout = flow_timeout_ns(key, egress, ingress);
 	idle = now > last ? now - last : 0;
-	if (idle < timeout) {
-		bpf_timer_start(&egress->timer, timeout - idle, 0);
-		return 0;
-	}
+	if (idle < timeout)
+		return timeout - idle;
 	flow_release(key, egress);
 	bpf_map_delete_elem(&flows, &reverse);
 	bpf_map_delete_elem(&flows, key);
@@ -224,13 +224,122 @@ static int flow_expire(void *map, struct flow_key *key, struct flow *egress)
 	return 0;
 }
 
+static int flow_expire(void *map, struct flow_key *key, struct flow *egress)
+{
+	__u64 wait = flow_expire_if_idle(key, egress);
+
+	(void)map;
+	if (wait)
+		bpf_timer_start(&egress->timer, wait, 0);
+	return 0;
+}
+
+/* Arm a flow's own timer: 0, or the error of bpf_timer_init (-EBUSY: it
+ * was armed already; -ENOMEM: no memory for it now). */
+static __always_inline long flow_timer_arm(struct flow *egress,
+					   __u64 timeout_ns)
+{
+	long err = bpf_timer_init(&egress->timer, &flows, CLOCK_MONOTONIC);
+
+	if (err)
+		return err;
+	bpf_timer_set_callback(&egress->timer, flow_expire);
+	bpf_timer_start(&egress->timer, timeout_ns ? timeout_ns : 1, 0);
+	return 0;
+}
+
+/*
+ * The sweeper: bpf_timer_init allocates without blocking, and on this
+ * kernel fails with -ENOMEM in a burst of new flows (measured: some 170 of
+ * 600 flows made in a row got their timer). A flow without a timer would
+ * never expire and would hold its port for ever. So while such flows
+ * exist, one timer walks the table every second, arms the timers it now
+ * can, and expires the idle flows that still have none.
+ */
+struct sweep {
+	/* Counted in the map value, not on the stack: a counter the
+	 * verifier can follow would make it walk the callback once per
+	 * value. */
+	struct sweeper *sweeper;
+};
+
+static long sweep_flow(struct bpf_map *map, struct flow_key *key,
+		       struct flow *egress, struct sweep *sweep)
+{
+	long err;
+
+	(void)map;
+	if (key->direction != FLOW_EGRESS)
+		return 0;
+	err = flow_timer_arm(egress, flow_timeout_ns(key, egress, NULL));
+	if (err == -EBUSY)
+		return 0;
+	if (!err) {
+		count(COUNTER_FLOW_TIMER_RETRIED);
+		return 0;
+	}
+	if (flow_expire_if_idle(key, egress))
+		__sync_fetch_and_add(&sweep->sweeper->unarmed, 1);
+	return 0;
+}
+
+static int sweep_flows(void *map, __u32 *key, struct sweeper *sweeper)
+{
+	struct sweep sweep = { .sweeper = sweeper };
+
+	(void)map;
+	(void)key;
+	sweeper->unarmed = 0;
+	bpf_for_each_map_elem(&flows, sweep_flow, &sweep, 0);
+	if (sweeper->unarmed)
+		bpf_timer_start(&sweeper->timer, NSEC_PER_SEC, 0);
+	else
+		sweeper->scheduled = 0;
+	return 0;
+}
+
+/* Give the sweeper its timer, once, when the programs are loaded (the
+ * loader runs sharenat_init once through BPF_PROG_TEST_RUN): in process
+ * context the allocation succeeds, and scheduling it later, in a burst of
+ * new flows, then only starts it, which allocates nothing. */
+static __always_inline int sweeper_init(void)
+{
+	struct sweeper *sweeper;
+	__u32 zero = 0;
+	long err;
+
+	sweeper = bpf_map_lookup_elem(&expiry_sweeper, &zero);
+	if (!sweeper)
+		return 1;
+	err = bpf_timer_init(&sweeper->timer, &expiry_sweeper,
+			     CLOCK_MONOTONIC);
+	if (err && err != -EBUSY)
+		return 1;
+	return bpf_timer_set_callback(&sweeper->timer, sweep_flows) ? 1 : 0;
+}
+
+/* A flow went without its timer: make sure the sweeper will come. */
+static __always_inline void sweeper_schedule(void)
+{
+	struct sweeper *sweeper;
+	__u32 zero = 0;
+
+	count(COUNTER_FLOW_TIMER_DEFERRED);
+	sweeper = bpf_map_lookup_elem(&expiry_sweeper, &zero);
+	if (!sweeper)
+		return;
+	__sync_fetch_and_add(&sweeper->unarmed, 1);
+	if (__sync_val_compare_and_swap(&sweeper->scheduled, 0, 1))
+		return;
+	if (bpf_timer_start(&sweeper->timer, NSEC_PER_SEC, 0))
+		sweeper->scheduled = 0;
+}
+
 static __always_inline void flow_arm_expiry(struct flow *egress,
 					    __u64 timeout_ns)
 {
-	if (bpf_timer_init(&egress->timer, &flows, CLOCK_MONOTONIC))
-		return;
-	bpf_timer_set_callback(&egress->timer, flow_expire);
-	bpf_timer_start(&egress->timer, timeout_ns ? timeout_ns : 1, 0);
+	if (flow_timer_arm(egress, timeout_ns))
+		sweeper_schedule();
 }
 
 /* Does the function's security group let this new flow out? */

@@ -142,6 +142,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fragments SEC(".maps");
 
+/* expiry_sweeper: 0 -> struct sweeper. Written by egress (a flow whose
+ * timer could not be armed schedules it) and by its own timer. Read by
+ * nobody else; bpftool shows how many flows wait for it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sweeper);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} expiry_sweeper SEC(".maps");
+
 /* counters: enum counter -> packets, one slot per CPU.
  * Written by both programs. Read (summed over CPUs) by `sharenat stats`. */
 struct {

@@ -49,4 +49,12 @@ int sharenat_xdp_ingress(struct xdp_md *xdp)
 	}
 }
 
+/* Run once by the loader, never attached: see sweeper_init(). */
+SEC("tc")
+int sharenat_init(struct __sk_buff *skb)
+{
+	(void)skb;
+	return sweeper_init();
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -258,6 +258,16 @@ struct fragment {
 	__u64 first_seen_ns;
 };
 
+/* Value of map `expiry_sweeper` (one entry): the timer that arms or
+ * expires the flows whose own timer could not be armed, how many there
+ * were at its last round, and whether it is scheduled. */
+struct sweeper {
+	struct bpf_timer timer;
+	__u64 unarmed;
+	__u32 scheduled;
+	__u32 pad;
+};
+
 /* TCP flags seen in one direction of a flow (struct flow tcp_seen). */
 #define FLOW_SEEN_SYN 0x01
 #define FLOW_SEEN_FIN 0x02
@@ -357,6 +367,8 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(INGRESS_XDP_TO_TC, "ingress_xdp_to_tc")			\
 	X(FLOW_CREATED, "flow_created")					\
 	X(FLOW_EXPIRED, "flow_expired")					\
+	X(FLOW_TIMER_DEFERRED, "flow_timer_deferred")			\
+	X(FLOW_TIMER_RETRIED, "flow_timer_retried")			\
 	X(ARP_REPLIED, "arp_replied")					\
 	X(ICMP_ERROR_TRANSLATED, "icmp_error_translated")		\
 	X(HAIRPINNED, "hairpinned")					\

@@ -17,6 +17,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <linux/if_ether.h>
 #include <linux/magic.h>
 
 #include <bpf/bpf.h>
@@ -55,6 +56,7 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(mappings),
 	PINNED_MAP(ports),
 	PINNED_MAP(fragments),
+	PINNED_MAP(expiry_sweeper),
 	PINNED_MAP(latency),
 	{ "sharenat_egress", offsetof(struct sharenat, egress_prog_fd), true },
 	{ "sharenat_ingress", offsetof(struct sharenat, ingress_prog_fd), true },
@@ -164,6 +166,21 @@ static void unpin_all(struct sharenat *sn)
 	}
 }
 
+/* The expiry sweeper's timer is allocated here, in process context, where
+ * the allocation does not fail as it can in a burst of new flows: the
+ * sharenat_init program is run once, never attached. */
+static int init_sweeper(struct sharenat_bpf *skel)
+{
+	__u8 frame[ETH_HLEN] = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame,
+		    .data_size_in = sizeof(frame));
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.sharenat_init),
+				   &run))
+		return -1;
+	return run.retval ? -1 : 0;
+}
+
 static int load_and_pin(struct sharenat *sn, struct sharenat_error *err)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = sn->pin_dir);
@@ -184,7 +201,16 @@ static int load_and_pin(struct sharenat *sn, struct sharenat_error *err)
 				  "BPF programs (run with LIBBPF_DEBUG=1 for "
 				  "the verifier log)");
 	}
+	if (init_sweeper(skel)) {
+		sharenat_bpf__destroy(skel);
+		unpin_all(sn);
+		return fail(err, "load", "cannot give the expiry sweeper its "
+			    "timer");
+	}
 	bpf_object__for_each_program(prog, skel->obj) {
+		/* Run once, above; the timer holds it, nothing attaches it. */
+		if (prog == skel->progs.sharenat_init)
+			continue;
 		pin_path(sn, bpf_program__name(prog), path, sizeof(path));
 		rc = bpf_program__pin(prog, path);
 		if (rc)
