@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Declarative state for `sharenat apply`: what a parsed file holds. The
- * parser (apply.c) fills these from the text alone, so the unit tests can
+ * parser (apply_parse.c) fills these from the text alone, so the unit tests can
  * check it without BPF; each object keeps its line for later errors.
  */
 #ifndef SHARENAT_USER_APPLY_H

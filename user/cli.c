@@ -52,10 +52,18 @@ struct args {
 	bool usage_error;
 };
 
-static int usage_fail(struct args *a, const char *fmt, const char *detail)
+/* The error already in a->err (a parser's, or usage_fail's) is bad usage,
+ * exit 2. */
+static int bad_usage(struct args *a)
 {
 	a->usage_error = true;
-	return fail(a->err, a->what, fmt, detail);
+	return -1;
+}
+
+static int usage_fail(struct args *a, const char *fmt, const char *detail)
+{
+	fail(a->err, a->what, fmt, detail);
+	return bad_usage(a);
 }
 
 static const char *next_word(struct args *a)
@@ -87,6 +95,23 @@ static bool is_flag(const char *word, const char *flag)
 
 	return !strncmp(word, flag, len) &&
 	       (word[len] == '\0' || word[len] == '=');
+}
+
+/*
+ * The DEV, NAME or ID a verb acts on: the next word, not a flag. With
+ * check_name (the add verbs) it must be a name parse_name() takes, which
+ * also says what is wrong with an empty one; the other verbs leave the
+ * check to the library.
+ */
+static int take_operand(struct args *a, const char *expected,
+			bool check_name, const char **word)
+{
+	*word = next_word(a);
+	if (!*word || (*word)[0] == '-' || (!check_name && !(*word)[0]))
+		return usage_fail(a, "expected %s", expected);
+	if (check_name && parse_name(*word, a->what, a->err))
+		return bad_usage(a);
+	return 0;
 }
 
 static __u64 now_ns(void)
@@ -125,9 +150,8 @@ static int parse_attach(struct args *a, struct sharenat_attach_spec *spec)
 	bool have_subnet = false;
 	const char *word, *value;
 
-	spec->dev = next_word(a);
-	if (!spec->dev || spec->dev[0] == '-' || !spec->dev[0])
-		return usage_fail(a, "%s", "expected DEV");
+	if (take_operand(a, "DEV", false, &spec->dev))
+		return -1;
 	spec->port_lo = 1024;
 	spec->port_hi = 65535;
 	spec->mapping = MAPPING_INDEPENDENT;
@@ -136,7 +160,7 @@ static int parse_attach(struct args *a, struct sharenat_attach_spec *spec)
 			if (flag_value(a, word, &value) ||
 			    parse_cidr(value, a->what, &spec->subnet_addr,
 				       &spec->subnet_mask, a->err))
-				goto bad;
+				return bad_usage(a);
 			have_subnet = true;
 		} else if (is_flag(word, "--ip")) {
 			if (spec->shared_addr_count ==
@@ -146,27 +170,27 @@ static int parse_attach(struct args *a, struct sharenat_attach_spec *spec)
 			    parse_ipv4(value, a->what,
 				       &spec->shared_addrs[spec->shared_addr_count],
 				       a->err))
-				goto bad;
+				return bad_usage(a);
 			spec->shared_addr_count++;
 		} else if (is_flag(word, "--gateway")) {
 			if (flag_value(a, word, &value) ||
 			    parse_ipv4(value, a->what, &spec->gateway_addr,
 				       a->err))
-				goto bad;
+				return bad_usage(a);
 		} else if (is_flag(word, "--ports")) {
 			if (flag_value(a, word, &value) ||
 			    parse_port_range(value, a->what, &spec->port_lo,
 					     &spec->port_hi, a->err))
-				goto bad;
+				return bad_usage(a);
 		} else if (is_flag(word, "--tcp-established-timeout") ||
 			   is_flag(word, "--tcp-transitory-timeout") ||
 			   is_flag(word, "--udp-timeout") ||
 			   is_flag(word, "--icmp-timeout")) {
 			if (parse_timeout(a, word, &spec->timeouts))
-				goto bad;
+				return bad_usage(a);
 		} else if (is_flag(word, "--mode")) {
 			if (flag_value(a, word, &value))
-				goto bad;
+				return bad_usage(a);
 			if (!strcmp(value, "xdp"))
 				spec->hook = INGRESS_HOOK_XDP;
 			else if (!strcmp(value, "tc"))
@@ -179,7 +203,7 @@ static int parse_attach(struct args *a, struct sharenat_attach_spec *spec)
 			if (flag_value(a, word, &value) ||
 			    parse_mapping(value, a->what, &spec->mapping,
 					  a->err))
-				goto bad;
+				return bad_usage(a);
 		} else {
 			return usage_fail(a, "unknown argument '%s'", word);
 		}
@@ -189,9 +213,6 @@ static int parse_attach(struct args *a, struct sharenat_attach_spec *spec)
 	if (!spec->shared_addr_count)
 		return usage_fail(a, "%s", "--ip is required");
 	return 0;
-bad:
-	a->usage_error = true;
-	return -1;
 }
 
 static int parse_function_add(struct args *a,
@@ -200,11 +221,8 @@ static int parse_function_add(struct args *a,
 {
 	const char *word, *value;
 
-	spec->name = next_word(a);
-	if (!spec->name || spec->name[0] == '-')
-		return usage_fail(a, "%s", "expected NAME");
-	if (parse_name(spec->name, a->what, a->err))
-		goto bad;
+	if (take_operand(a, "NAME", true, &spec->name))
+		return -1;
 	while ((word = next_word(a))) {
 		if (is_flag(word, "--subnet")) {
 			unsigned int i = spec->subnet_count;
@@ -215,18 +233,18 @@ static int parse_function_add(struct args *a,
 			if (flag_value(a, word, &value) ||
 			    parse_subnet_ref(value, a->what, &spec->subnets[i],
 					     devs[i], IF_NAMESIZE, a->err))
-				goto bad;
+				return bad_usage(a);
 			spec->subnet_count++;
 		} else if (is_flag(word, "--sg")) {
 			if (flag_value(a, word, &spec->security_group) ||
 			    parse_name(spec->security_group, a->what, a->err))
-				goto bad;
+				return bad_usage(a);
 		} else if (is_flag(word, "--port-quota")) {
 			unsigned long quota;
 
 			if (flag_value(a, word, &value) ||
 			    parse_count(value, a->what, 65535, &quota, a->err))
-				goto bad;
+				return bad_usage(a);
 			spec->port_quota = (__u32)quota;
 		} else {
 			return usage_fail(a, "unknown argument '%s'", word);
@@ -235,9 +253,6 @@ static int parse_function_add(struct args *a,
 	if (!spec->subnet_count)
 		return usage_fail(a, "%s", "--subnet is required");
 	return 0;
-bad:
-	a->usage_error = true;
-	return -1;
 }
 
 static int parse_sandbox_add(struct args *a,
@@ -246,30 +261,27 @@ static int parse_sandbox_add(struct args *a,
 	bool have_ip = false;
 	const char *word, *value;
 
-	spec->id = next_word(a);
-	if (!spec->id || spec->id[0] == '-')
-		return usage_fail(a, "%s", "expected ID");
-	if (parse_name(spec->id, a->what, a->err))
-		goto bad;
+	if (take_operand(a, "ID", true, &spec->id))
+		return -1;
 	while ((word = next_word(a))) {
 		if (is_flag(word, "--function")) {
 			if (flag_value(a, word, &spec->function) ||
 			    parse_name(spec->function, a->what, a->err))
-				goto bad;
+				return bad_usage(a);
 		} else if (is_flag(word, "--dev")) {
 			if (flag_value(a, word, &spec->dev))
-				goto bad;
+				return bad_usage(a);
 			if (!spec->dev[0])
 				return usage_fail(a, "%s", "--dev is empty");
 		} else if (is_flag(word, "--ip")) {
 			if (flag_value(a, word, &value) ||
 			    parse_ipv4(value, a->what, &spec->addr, a->err))
-				goto bad;
+				return bad_usage(a);
 			have_ip = true;
 		} else if (is_flag(word, "--mac")) {
 			if (flag_value(a, word, &value) ||
 			    parse_mac(value, a->what, spec->mac, a->err))
-				goto bad;
+				return bad_usage(a);
 			spec->has_mac = true;
 		} else {
 			return usage_fail(a, "unknown argument '%s'", word);
@@ -282,20 +294,14 @@ static int parse_sandbox_add(struct args *a,
 	if (!have_ip)
 		return usage_fail(a, "%s", "--ip is required");
 	return 0;
-bad:
-	a->usage_error = true;
-	return -1;
 }
 
 static int parse_sg_add(struct args *a, struct sharenat_sg_spec *spec)
 {
 	const char *word, *value;
 
-	spec->name = next_word(a);
-	if (!spec->name || spec->name[0] == '-')
-		return usage_fail(a, "%s", "expected NAME");
-	if (parse_name(spec->name, a->what, a->err))
-		goto bad;
+	if (take_operand(a, "NAME", true, &spec->name))
+		return -1;
 	while ((word = next_word(a))) {
 		if (!is_flag(word, "--allow"))
 			return usage_fail(a, "unknown argument '%s'", word);
@@ -304,15 +310,12 @@ static int parse_sg_add(struct args *a, struct sharenat_sg_spec *spec)
 		if (flag_value(a, word, &value) ||
 		    parse_sg_rule(value, a->what,
 				  &spec->rules[spec->rule_count], a->err))
-			goto bad;
+			return bad_usage(a);
 		spec->rule_count++;
 	}
 	if (!spec->rule_count)
 		return usage_fail(a, "%s", "--allow is required");
 	return 0;
-bad:
-	a->usage_error = true;
-	return -1;
 }
 
 /* A lone NAME/ID/DEV argument and nothing after it. */
@@ -321,9 +324,8 @@ static int parse_one_word(struct args *a, const char *expected,
 {
 	const char *extra;
 
-	*word = next_word(a);
-	if (!*word || (*word)[0] == '-' || !(*word)[0])
-		return usage_fail(a, "expected %s", expected);
+	if (take_operand(a, expected, false, word))
+		return -1;
 	extra = next_word(a);
 	if (extra)
 		return usage_fail(a, "unknown argument '%s'", extra);
@@ -344,7 +346,7 @@ static int parse_read_options(struct args *a, const char *verb,
 		} else if (is_flag(word, "--format") &&
 			   !strcmp(verb, "status")) {
 			if (flag_value(a, word, &value))
-				goto bad;
+				return bad_usage(a);
 			*as_apply = !strcmp(value, "apply");
 			if (!strcmp(value, "json"))
 				opts->format = OUTPUT_JSON;
@@ -360,19 +362,16 @@ static int parse_read_options(struct args *a, const char *verb,
 		} else if (flows && is_flag(word, "--function")) {
 			if (flag_value(a, word, &opts->function) ||
 			    parse_name(opts->function, a->what, a->err))
-				goto bad;
+				return bad_usage(a);
 		} else if (flows && is_flag(word, "--sandbox")) {
 			if (flag_value(a, word, &opts->sandbox) ||
 			    parse_name(opts->sandbox, a->what, a->err))
-				goto bad;
+				return bad_usage(a);
 		} else {
 			return usage_fail(a, "unknown argument '%s'", word);
 		}
 	}
 	return 0;
-bad:
-	a->usage_error = true;
-	return -1;
 }
 
 static int run_write(struct args *a, const char *pin_dir, const char *verb,
@@ -564,10 +563,8 @@ static int run_apply(struct args *a, const char *pin_dir)
 		return -1;
 	cfg = sharenat_config_parse(text, len, file, a->err);
 	free(text);
-	if (!cfg) {
-		a->usage_error = true;
-		return -1;
-	}
+	if (!cfg)
+		return bad_usage(a);
 	if (sharenat_config_empty(cfg) && !sharenat_is_loaded(pin_dir)) {
 		sharenat_config_free(cfg);
 		printf("apply: no changes (0 unchanged)\n");
@@ -614,16 +611,13 @@ static int run_bench(struct args *a, const char *pin_dir)
 		if (is_flag(word, "--dev-prefix")) {
 			if (flag_value(a, word, &prefix))
 				return -1;
-			if (bench_check_prefix(prefix, a->err)) {
-				a->usage_error = true;
-				return -1;
-			}
+			if (bench_check_prefix(prefix, a->err))
+				return bad_usage(a);
 		} else if (word[0] == '-' || count) {
 			return usage_fail(a, "unknown argument '%s'", word);
 		} else if (parse_count(word, a->what, BENCH_MAX_SANDBOXES,
 				       &count, a->err)) {
-			a->usage_error = true;
-			return -1;
+			return bad_usage(a);
 		}
 	}
 	if (!count)
