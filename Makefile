@@ -24,8 +24,10 @@ BPF_SRCS   := $(wildcard bpf/*.h) bpf/sharenat.bpf.c include/sharenat.h
 USER_LIB   := user/parse.c user/error.c user/pins.c user/tc.c user/netdev.c \
               user/map_iter.c user/xdp.c user/security_group.c \
               user/attachment.c user/function.c user/sandbox.c user/flows.c \
-              user/counters.c
-USER_CLI   := user/main.c user/cli.c user/output.c
+              user/counters.c user/latency.c user/apply.c \
+              user/apply_parse.c user/apply_state.c user/apply_plan.c \
+              user/apply_run.c user/apply_write.c
+USER_CLI   := user/main.c user/cli.c user/output.c user/bench_attach.c
 USER_HDRS  := $(wildcard user/*.h) include/sharenat.h include/libsharenat.h
 LIB_OBJS   := $(USER_LIB:user/%.c=$(BUILD)/%.o)
 CLI_OBJS   := $(USER_CLI:user/%.c=$(BUILD)/%.o)
@@ -84,6 +86,13 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh $(BUILD)/sharenat
 
+# Benchmarks (root, a few minutes; never part of `make test`): one table of
+# sharenat beside its baselines, see docs/performance.md.
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/sharenat $(BUILD)/libsharenat.a
+	@$(MAKE) --no-print-directory -f tools/bench/bench.mk BUILD=$(BUILD)
+	@tools/bench/run.sh $(BUILD)
+
 install: $(BUILD)/sharenat
 	install -D -m 0755 $(BUILD)/sharenat $(DESTDIR)$(PREFIX)/sbin/sharenat
 	install -D -m 0644 docs/sharenat.8 $(DESTDIR)$(PREFIX)/share/man/man8/sharenat.8
@@ -93,3 +102,90 @@ install: $(BUILD)/sharenat
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- fuzzing, sanitizers, soak (tests/fuzz/, tools/soak.sh) ----
+# make fuzz: the fast path under random and mutated frames (FUZZ_CASES,
+# FUZZ_SEED); make fuzz-parsers: libFuzzer on the CLI's parsers, each for
+# FUZZ_SECONDS; make sanitize: the library, CLI and unit tests built with
+# ASan+UBSan in $(SAN_BUILD) and run, then the CLI under valgrind; make
+# soak: churn sandboxes under traffic for SOAK_SECONDS.
+FUZZ_DIR    := $(BUILD)/fuzz
+FUZZ_SRCS   := tests/fuzz/fastpath.c tests/fuzz/world.c tests/fuzz/gen.c \
+               tests/fuzz/check.c
+FUZZ_OBJS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%.o)
+FUZZ_CASES  ?= 1000000
+
+.PHONY: fuzz fuzz-build
+
+$(FUZZ_DIR)/probe.bpf.o: tests/fuzz/probe.bpf.c tests/fuzz/probe.h include/sharenat.h $(BUILD)/vmlinux.h
+	@mkdir -p $(FUZZ_DIR)
+	$(CLANG) $(BPF_CFLAGS) -Itests/fuzz -c $< -o $@
+
+$(FUZZ_DIR)/probe.skel.h: $(FUZZ_DIR)/probe.bpf.o
+	$(BPFTOOL) gen skeleton $< name fuzz_probe > $@.tmp
+	mv $@.tmp $@
+
+$(FUZZ_DIR)/%.o: tests/fuzz/%.c tests/fuzz/fastpath.h tests/fuzz/probe.h $(FUZZ_DIR)/probe.skel.h $(wildcard tests/unit/*.h) $(USER_HDRS) $(BUILD)/sharenat.skel.h
+	$(CC) $(CFLAGS) -Itests/unit -Itests/fuzz -I$(FUZZ_DIR) -c $< -o $@
+
+$(FUZZ_DIR)/fastpath: $(FUZZ_OBJS) $(BUILD)/tests/packet.o $(BUILD)/tests/bpf_fixture.o $(BUILD)/libsharenat.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS_CHK) $(LDLIBS_BPF) -lm -lpthread -lrt -lsubunit -o $@
+
+fuzz-build: $(FUZZ_DIR)/fastpath
+
+fuzz: $(FUZZ_DIR)/fastpath
+	FUZZ_CASES=$(FUZZ_CASES) $(FUZZ_DIR)/fastpath
+
+# libFuzzer: the parsers of user/parse.c one binary each, and the file
+# parser of `sharenat apply`; the library is built again, instrumented.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+FUZZ_LCFLAGS := $(filter-out -Werror -O2,$(CFLAGS)) -O1 $(FUZZ_SAN) \
+                -fsanitize=fuzzer-no-link
+FUZZ_PARSERS := ipv4 cidr port_range name mac subnet_ref sg_rule count mapping
+FUZZ_TARGETS := $(FUZZ_PARSERS:%=parse_%) \
+                $(if $(wildcard user/apply.c),config_apply)
+
+.PHONY: fuzz-parsers
+
+$(FUZZ_DIR)/lib/%.o: user/%.c $(USER_HDRS) $(BUILD)/sharenat.skel.h
+	@mkdir -p $(FUZZ_DIR)/lib
+	$(FUZZ_CC) $(FUZZ_LCFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/parse_%: tests/fuzz/fuzz_parse.c $(FUZZ_DIR)/lib/parse.o $(FUZZ_DIR)/lib/error.o
+	$(FUZZ_CC) $(FUZZ_LCFLAGS) -fsanitize=fuzzer -DFUZZ_TARGET=fuzz_$* $^ -o $@
+
+$(FUZZ_DIR)/config_apply: tests/fuzz/fuzz_apply.c $(USER_LIB:user/%.c=$(FUZZ_DIR)/lib/%.o)
+	$(FUZZ_CC) $(FUZZ_LCFLAGS) -fsanitize=fuzzer $^ $(LDLIBS_BPF) -o $@
+
+fuzz-parsers: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
+	@tests/fuzz/run-parsers.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# ASan+UBSan: library, CLI and unit tests in a build of their own, then the
+# unit tests (one process, so LeakSanitizer sees every test); and the CLI
+# under valgrind through a sandbox's life in a netns topology.
+SAN_BUILD  ?= $(BUILD)/sanitize
+SAN_CC     ?= clang
+
+.PHONY: sanitize sanitize-unit valgrind-cli
+
+sanitize-unit:
+	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CC="$(SAN_CC) $(FUZZ_SAN)" \
+		$(SAN_BUILD)/sharenat $(SAN_BUILD)/unit-tests
+	@tests/fuzz/sanitize-unit.sh $(SAN_BUILD)/unit-tests
+
+valgrind-cli: $(BUILD)/sharenat
+	@tests/fuzz/valgrind-cli.sh $(BUILD)/sharenat
+
+sanitize: sanitize-unit valgrind-cli
+
+# Sandboxes added and removed under traffic for SOAK_SECONDS, then nothing
+# of them may be left and no packet or connection lost (tools/soak.sh).
+SOAK_SECONDS ?= 120
+
+.PHONY: soak
+
+soak: $(BUILD)/sharenat
+	SOAK_SECONDS=$(SOAK_SECONDS) tools/soak.sh $(BUILD)/sharenat
