@@ -272,8 +272,10 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	flow = bpf_map_lookup_elem(&flows, &key);
 	if (!flow) {
 		flow = new_egress_flow(&pkt, sbx, &key, &why);
-		if (!flow)
+		if (!flow) {
+			count_refused(pkt.src_addr);
 			return drop(why);
+		}
 	}
 	flow_touch(flow, &pkt);
 	count_function(sbx->function_id, FUNCTION_PACKETS_OUT);
@@ -288,6 +290,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 		return drop(COUNTER_DROP_MALFORMED);
 
 	count(COUNTER_EGRESS_TRANSLATED);
+	count_traffic(key.src_addr, flow->ifindex, true, skb->len);
 	if (flow->hairpin) {
 		/* The rest of a fragmented datagram could not follow. */
 		if (pkt.fragment != FRAGMENT_NONE)

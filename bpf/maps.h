@@ -188,6 +188,77 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } latency SEC(".maps");
 
+/* attachment_counters: shared-device ifindex -> struct traffic_counters;
+ * sandbox_counters: sandbox address -> struct traffic_counters; per CPU.
+ * Made by the programs on an object's first packet, removed by the CLI
+ * with the object (detach, sandbox del). Read (summed) by `stats`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SHARENAT_MAX_ATTACHMENTS);
+	__type(key, __u32);
+	__type(value, struct traffic_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} attachment_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SHARENAT_MAX_SANDBOXES);
+	__type(key, __be32);
+	__type(value, struct traffic_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sandbox_counters SEC(".maps");
+
+/* An object's traffic counters, made zero on its first packet. */
+static __always_inline struct traffic_counters *traffic_of(void *map,
+							   const void *key)
+{
+	struct traffic_counters zero = {}, *counters;
+
+	counters = bpf_map_lookup_elem(map, key);
+	if (counters)
+		return counters;
+	bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* A translated packet of a sandbox, through an attachment. */
+static __always_inline void count_traffic(__be32 sandbox, __u32 attachment,
+					  bool out, __u32 bytes)
+{
+	struct traffic_counters *by_sandbox, *by_attachment;
+
+	by_sandbox = traffic_of(&sandbox_counters, &sandbox);
+	by_attachment = traffic_of(&attachment_counters, &attachment);
+	if (out) {
+		if (by_sandbox) {
+			by_sandbox->packets_out++;
+			by_sandbox->bytes_out += bytes;
+		}
+		if (by_attachment) {
+			by_attachment->packets_out++;
+			by_attachment->bytes_out += bytes;
+		}
+	} else {
+		if (by_sandbox) {
+			by_sandbox->packets_in++;
+			by_sandbox->bytes_in += bytes;
+		}
+		if (by_attachment) {
+			by_attachment->packets_in++;
+			by_attachment->bytes_in += bytes;
+		}
+	}
+}
+
+static __always_inline void count_refused(__be32 sandbox)
+{
+	struct traffic_counters *by_sandbox;
+
+	by_sandbox = traffic_of(&sandbox_counters, &sandbox);
+	if (by_sandbox)
+		by_sandbox->flows_refused++;
+}
+
 static __always_inline void count(enum counter which)
 {
 	__u32 key = which;

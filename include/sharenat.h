@@ -421,6 +421,17 @@ struct function_counters {
 	__u64 values[FUNCTION_COUNTER_MAX];
 };
 
+/* Value of maps `attachment_counters` (by shared-device ifindex) and
+ * `sandbox_counters` (by sandbox address), per CPU: the traffic each
+ * translated, and (sandboxes) the new flows refused to it. */
+struct traffic_counters {
+	__u64 packets_out;
+	__u64 bytes_out;
+	__u64 packets_in;
+	__u64 bytes_in;
+	__u64 flows_refused;
+};
+
 /*
  * Latency histograms of the control plane, map `latency` (array indexed
  * by enum latency, one struct latency_histogram each): how long a sandbox

@@ -222,6 +222,7 @@ int sharenat_detach(struct sharenat *sn, const char *dev,
 	if (tc_detach(ifindex, "detach", err))
 		return -1;
 	bpf_map_delete_elem(sn->attachments_fd, &use.ifindex);
+	bpf_map_delete_elem(sn->attachment_counters_fd, &use.ifindex);
 	flows_delete_matching(sn, flow_leaves_through, &use.ifindex);
 	remove_added_addrs(&att);
 	netdev_arp_ignore_set(dev, att.arp_ignore_before, "detach", NULL);

@@ -48,31 +48,47 @@ const char *sharenat_tcp_state_name(enum flow_tcp_state state)
 	}
 }
 
-int sharenat_read_counters(struct sharenat *sn, __u64 values[COUNTER_MAX],
-			   struct sharenat_error *err)
+/* Sum a per-CPU map's value of `words` 64-bit counters over the CPUs.
+ * 0, -ENOENT when there is no such entry, or another -errno. */
+static int sum_per_cpu(int map_fd, const void *key, __u64 *out, size_t words)
 {
 	int cpus = libbpf_num_possible_cpus();
 	__u64 *per_cpu;
-	__u32 key;
+	size_t i;
 	int cpu;
 
 	if (cpus <= 0)
-		return fail_errno(err, "stats", cpus, "cannot count CPUs");
-	per_cpu = calloc((size_t)cpus, sizeof(*per_cpu));
+		return cpus ? cpus : -EINVAL;
+	per_cpu = calloc((size_t)cpus * words, sizeof(*per_cpu));
 	if (!per_cpu)
-		return fail_errno(err, "stats", ENOMEM, "out of memory");
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, key, per_cpu)) {
+		int saved = -errno;
+
+		free(per_cpu);
+		return saved;
+	}
+	memset(out, 0, words * sizeof(*out));
+	for (cpu = 0; cpu < cpus; cpu++)
+		for (i = 0; i < words; i++)
+			out[i] += per_cpu[(size_t)cpu * words + i];
+	free(per_cpu);
+	return 0;
+}
+
+int sharenat_read_counters(struct sharenat *sn, __u64 values[COUNTER_MAX],
+			   struct sharenat_error *err)
+{
+	__u32 key;
+	int rc;
+
 	for (key = 0; key < COUNTER_MAX; key++) {
-		values[key] = 0;
-		if (bpf_map_lookup_elem(sn->counters_fd, &key, per_cpu)) {
-			free(per_cpu);
-			return fail_errno(err, "stats", errno,
+		rc = sum_per_cpu(sn->counters_fd, &key, &values[key], 1);
+		if (rc)
+			return fail_errno(err, "stats", rc,
 					  "cannot read counter %s",
 					  counter_names[key]);
-		}
-		for (cpu = 0; cpu < cpus; cpu++)
-			values[key] += per_cpu[cpu];
 	}
-	free(per_cpu);
 	return 0;
 }
 
@@ -80,25 +96,32 @@ int sharenat_read_function_counters(struct sharenat *sn, __u32 function_id,
 				    struct function_counters *out,
 				    struct sharenat_error *err)
 {
-	int cpus = libbpf_num_possible_cpus();
-	struct function_counters *per_cpu;
-	int cpu, i;
+	int rc = sum_per_cpu(sn->function_counters_fd, &function_id,
+			     out->values, FUNCTION_COUNTER_MAX);
 
-	if (cpus <= 0)
-		return fail_errno(err, "stats", cpus, "cannot count CPUs");
-	per_cpu = calloc((size_t)cpus, sizeof(*per_cpu));
-	if (!per_cpu)
-		return fail_errno(err, "stats", ENOMEM, "out of memory");
-	if (bpf_map_lookup_elem(sn->function_counters_fd, &function_id,
-				per_cpu)) {
-		free(per_cpu);
-		return fail_errno(err, "stats", errno, "cannot read the "
+	if (rc)
+		return fail_errno(err, "stats", rc, "cannot read the "
 				  "counters of function %u", function_id);
+	return 0;
+}
+
+int sharenat_read_traffic(struct sharenat *sn, bool sandbox, __u32 key,
+			  struct traffic_counters *out,
+			  struct sharenat_error *err)
+{
+	int fd = sandbox ? sn->sandbox_counters_fd :
+			   sn->attachment_counters_fd;
+	int rc = sum_per_cpu(fd, &key, (__u64 *)out,
+			     sizeof(*out) / sizeof(__u64));
+
+	/* No packet yet: the entry is made by the first one. */
+	if (rc == -ENOENT) {
+		memset(out, 0, sizeof(*out));
+		return 0;
 	}
-	memset(out, 0, sizeof(*out));
-	for (cpu = 0; cpu < cpus; cpu++)
-		for (i = 0; i < FUNCTION_COUNTER_MAX; i++)
-			out->values[i] += per_cpu[cpu].values[i];
-	free(per_cpu);
+	if (rc)
+		return fail_errno(err, "stats", rc, "cannot read the traffic "
+				  "counters of %s", sandbox ? "a sandbox" :
+				  "an attachment");
 	return 0;
 }

@@ -225,6 +225,7 @@ static int print_sandbox_gauge(const struct sandbox *sbx, void *ctx)
 
 static int count_flow(const struct flow_key *key, const struct flow *egress,
 		      const struct flow *ingress, void *ctx);
+static void print_object_traffic(struct sharenat *sn, struct stats_print *p);
 
 /* Every latency histogram summarised; all zero with nothing loaded. */
 static int read_latencies(struct sharenat *sn,
@@ -335,8 +336,117 @@ static int show_prometheus(struct sharenat *sn, const __u64 *values,
 	       "holds.\n# TYPE sharenat_sandbox_ports_in_use gauge\n");
 	if (sn)
 		sharenat_for_each_sandbox(sn, print_sandbox_gauge, NULL);
+	printf("# HELP sharenat_attachment_packets_total Packets translated "
+	       "through an attachment.\n"
+	       "# TYPE sharenat_attachment_packets_total counter\n"
+	       "# TYPE sharenat_attachment_bytes_total counter\n"
+	       "# HELP sharenat_sandbox_packets_total Packets translated for a "
+	       "sandbox.\n# TYPE sharenat_sandbox_packets_total counter\n"
+	       "# TYPE sharenat_sandbox_bytes_total counter\n"
+	       "# HELP sharenat_sandbox_flows_refused_total New flows of a "
+	       "sandbox dropped (group, quota, route, ports, table).\n"
+	       "# TYPE sharenat_sandbox_flows_refused_total counter\n");
+	print_object_traffic(sn, p);
 	print_latencies(lat, OUTPUT_PROMETHEUS);
 	return p->rc;
+}
+
+/* One object's traffic: text, a JSON member, or Prometheus samples. */
+static void print_traffic(struct stats_print *p, const char *kind,
+			  const char *name, const struct traffic_counters *t,
+			  bool refused)
+{
+	if (p->format == OUTPUT_PROMETHEUS) {
+		printf("sharenat_%s_packets_total{%s=\"%s\",direction=\"out\"}"
+		       " %llu\n", kind, kind, name,
+		       (unsigned long long)t->packets_out);
+		printf("sharenat_%s_packets_total{%s=\"%s\",direction=\"in\"}"
+		       " %llu\n", kind, kind, name,
+		       (unsigned long long)t->packets_in);
+		printf("sharenat_%s_bytes_total{%s=\"%s\",direction=\"out\"}"
+		       " %llu\n", kind, kind, name,
+		       (unsigned long long)t->bytes_out);
+		printf("sharenat_%s_bytes_total{%s=\"%s\",direction=\"in\"}"
+		       " %llu\n", kind, kind, name,
+		       (unsigned long long)t->bytes_in);
+		if (refused)
+			printf("sharenat_%s_flows_refused_total{%s=\"%s\"} "
+			       "%llu\n", kind, kind, name,
+			       (unsigned long long)t->flows_refused);
+		return;
+	}
+	if (p->json) {
+		printf("%s", p->count ? "," : "");
+		json_string(name);
+		printf(":{\"packets_out\":%llu,\"bytes_out\":%llu,"
+		       "\"packets_in\":%llu,\"bytes_in\":%llu",
+		       (unsigned long long)t->packets_out,
+		       (unsigned long long)t->bytes_out,
+		       (unsigned long long)t->packets_in,
+		       (unsigned long long)t->bytes_in);
+		if (refused)
+			printf(",\"flows_refused\":%llu",
+			       (unsigned long long)t->flows_refused);
+		putchar('}');
+	} else {
+		printf("\n%s %s\n  packets_out            %llu\n"
+		       "  bytes_out              %llu\n"
+		       "  packets_in             %llu\n"
+		       "  bytes_in               %llu\n", kind, name,
+		       (unsigned long long)t->packets_out,
+		       (unsigned long long)t->bytes_out,
+		       (unsigned long long)t->packets_in,
+		       (unsigned long long)t->bytes_in);
+		if (refused)
+			printf("  flows_refused          %llu\n",
+			       (unsigned long long)t->flows_refused);
+	}
+	p->count++;
+}
+
+static int print_attachment_traffic(const struct attachment *att, void *ctx)
+{
+	struct stats_print *p = ctx;
+	struct traffic_counters t;
+	char dev[IF_NAMESIZE];
+
+	if (sharenat_read_traffic(p->sn, false, att->ifindex, &t, p->err)) {
+		p->rc = -1;
+		return 1;
+	}
+	print_traffic(p, "attachment", dev_name(att->ifindex, dev), &t, false);
+	return 0;
+}
+
+static int print_sandbox_traffic(const struct sandbox *sbx, void *ctx)
+{
+	struct stats_print *p = ctx;
+	struct traffic_counters t;
+
+	if (sharenat_read_traffic(p->sn, true, sbx->addr, &t, p->err)) {
+		p->rc = -1;
+		return 1;
+	}
+	print_traffic(p, "sandbox", sbx->id, &t, true);
+	return 0;
+}
+
+/* Per attachment and per sandbox; JSON: members "attachments" and
+ * "sandboxes", by device and by id. */
+static void print_object_traffic(struct sharenat *sn, struct stats_print *p)
+{
+	if (p->json)
+		printf(",\"attachments\":{");
+	p->count = 0;
+	if (sn)
+		sharenat_for_each_attachment(sn, print_attachment_traffic, p);
+	if (p->json)
+		printf("},\"sandboxes\":{");
+	p->count = 0;
+	if (sn)
+		sharenat_for_each_sandbox(sn, print_sandbox_traffic, p);
+	if (p->json)
+		putchar('}');
 }
 
 /* Global counters, then each function's. JSON: the global counters at the
@@ -374,7 +484,10 @@ int show_stats(struct sharenat *sn, const struct read_options *opts,
 	if (sn)
 		sharenat_for_each_function(sn, print_function_stats, &p);
 	if (json)
-		puts("}}");
+		putchar('}');
+	print_object_traffic(sn, &p);
+	if (json)
+		puts("}");
 	else
 		print_latencies(lat, OUTPUT_TEXT);
 	return p.rc;

@@ -57,6 +57,8 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(ports),
 	PINNED_MAP(fragments),
 	PINNED_MAP(expiry_sweeper),
+	PINNED_MAP(attachment_counters),
+	PINNED_MAP(sandbox_counters),
 	PINNED_MAP(latency),
 	{ "sharenat_egress", offsetof(struct sharenat, egress_prog_fd), true },
 	{ "sharenat_ingress", offsetof(struct sharenat, ingress_prog_fd), true },

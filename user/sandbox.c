@@ -164,6 +164,7 @@ int sharenat_sandbox_del(struct sharenat *sn, const char *id_text,
 	/* The sandbox entry goes before its flows: from here on egress
 	 * drops its packets and so cannot make a new flow behind us. */
 	bpf_map_delete_elem(sn->sandboxes_fd, &addr);
+	bpf_map_delete_elem(sn->sandbox_counters_fd, &addr);
 	flows_delete_matching(sn, flow_of_sandbox, &addr);
 	bpf_map_delete_elem(sn->sandbox_ids_fd, &id);
 	return 0;

@@ -31,6 +31,8 @@ struct sharenat {
 	int latency_fd;			/* control-plane latency histograms */
 	int fragments_fd;
 	int expiry_sweeper_fd;
+	int attachment_counters_fd;
+	int sandbox_counters_fd;
 	int egress_prog_fd;		/* tc, sandbox devices */
 	int ingress_prog_fd;		/* tc, shared devices */
 	int xdp_ingress_prog_fd;	/* XDP, shared devices (--mode xdp) */

@@ -305,6 +305,11 @@ test_read_commands() {
 		fail "stats --json lacks the translation counters" || return
 	[ "$egress" -gt 0 ] || fail "egress_translated is $egress" || return
 	[ "$ingress" -gt 0 ] || fail "ingress_translated is $ingress" || return
+	# Per attachment and per sandbox: every sandbox sent and received.
+	[ "$(query stats "all(c['packets_out'] > 0 and c['packets_in'] > 0 for c in d['sandboxes'].values()) and len(d['sandboxes']) == 3")" = True ] ||
+		fail "stats --json: a sandbox without traffic counted" || return
+	[ "$(query stats "sum(c['packets_out'] for c in d['attachments'].values()) >= $egress")" = True ] ||
+		fail "stats --json: the attachment counted fewer packets than egress_translated" || return
 }
 
 # 8. Unsolicited traffic to the shared address, on a port no flow uses,
