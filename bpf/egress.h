@@ -277,6 +277,9 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 			return drop(why);
 		}
 	}
+	/* See flow_insert_pair: a hairpin flow takes whole datagrams. */
+	if (flow->hairpin && pkt.fragment != FRAGMENT_NONE)
+		return drop(COUNTER_DROP_UNSUPPORTED);
 	flow_touch(flow, &pkt);
 	count_function(sbx->function_id, FUNCTION_PACKETS_OUT);
 	if (tcp_closes(&pkt))
@@ -291,12 +294,8 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 
 	count(COUNTER_EGRESS_TRANSLATED);
 	count_traffic(key.src_addr, flow->ifindex, true, skb->len);
-	if (flow->hairpin) {
-		/* The rest of a fragmented datagram could not follow. */
-		if (pkt.fragment != FRAGMENT_NONE)
-			return drop(COUNTER_DROP_UNSUPPORTED);
+	if (flow->hairpin)
 		return hairpin(&c, &pkt, flow);
-	}
 	fragment_remember(&pkt, FLOW_EGRESS, 0, flow->nat_addr, flow->ifindex,
 			  flow->next_hop);
 	neighbour.ipv4_nh = flow->next_hop;

@@ -620,8 +620,11 @@ flow_insert_pair(const struct packet *pkt, struct sandbox *sbx,
 		    att->shared_addrs[i] == pkt->dst_addr)
 			forward.hairpin = 1;
 	/* Echo to a shared address would have to be answered by the NAT
-	 * itself; only TCP and UDP turn back in. */
-	if (forward.hairpin && pkt->proto == IPPROTO_ICMP) {
+	 * itself; only TCP and UDP turn back in, and only whole datagrams
+	 * (the rest of a fragmented one could not follow). Refused before
+	 * anything is made. */
+	if (forward.hairpin &&
+	    (pkt->proto == IPPROTO_ICMP || pkt->fragment != FRAGMENT_NONE)) {
 		*why = COUNTER_DROP_UNSUPPORTED;
 		return NULL;
 	}

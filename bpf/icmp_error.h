@@ -35,7 +35,9 @@ static __always_inline int parse_icmp_inner(const struct nat_ctx *c,
 					    const struct packet *pkt,
 					    struct icmp_inner *in)
 {
-	__u32 len = ctx_len(c);
+	/* What is quoted ends where the ICMP error's IP packet does, not
+	 * at the frame's end: a frame may carry trailing padding. */
+	__u32 end = pkt->l3_off + pkt->ip_total_len;
 	struct iphdr ip;
 	__u8 l4[8];
 
@@ -48,7 +50,8 @@ static __always_inline int parse_icmp_inner(const struct nat_ctx *c,
 		return -1;
 	in->l4_off = in->l3_off + ip.ihl * 4;
 	/* RFC 792: at least the first 8 bytes of the datagram are quoted. */
-	if (ctx_load(c, in->l4_off, l4, sizeof(l4)))
+	if (in->l4_off + sizeof(l4) > end ||
+	    ctx_load(c, in->l4_off, l4, sizeof(l4)))
 		return -1;
 	in->src_addr = ip.saddr;
 	in->dst_addr = ip.daddr;
@@ -59,7 +62,7 @@ static __always_inline int parse_icmp_inner(const struct nat_ctx *c,
 		__builtin_memcpy(&in->src_port, &l4[0], 2);
 		__builtin_memcpy(&in->dst_port, &l4[2], 2);
 		/* TCP's checksum lies past the 8 bytes RFC 792 promises. */
-		if (in->l4_off + offsetof(struct tcphdr, check) + 2 <= len)
+		if (in->l4_off + offsetof(struct tcphdr, check) + 2 <= end)
 			in->l4_csum_off = in->l4_off +
 					  offsetof(struct tcphdr, check);
 		return 0;

@@ -155,6 +155,15 @@ static __always_inline int rewrite_port(const struct nat_ctx *c,
 					const struct packet *pkt, bool source,
 					__be16 old_port, __be16 new_port)
 {
+	/* UDP without a checksum: no field changes to balance the port's,
+	 * so a CHECKSUM_COMPLETE skb's sum is updated with the bytes. */
+	if (!c->xdp && pkt->proto == IPPROTO_UDP && !pkt->l4_csum) {
+		if (old_port == new_port)
+			return 0;
+		return bpf_skb_store_bytes(c->ctx, port_field_off(pkt, source),
+					   &new_port, sizeof(new_port),
+					   BPF_F_RECOMPUTE_CSUM);
+	}
 	return rewrite_u16(c, pkt->l4_csum_off, pkt->proto == IPPROTO_UDP,
 			   false, port_field_off(pkt, source), old_port,
 			   new_port);
