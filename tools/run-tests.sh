@@ -32,9 +32,10 @@ else
 fi
 rm -f "$unit_log"
 
-# netns end-to-end tests with real tools: the single-customer suite, then
-# the multi-tenant one. Each closes with "e2e: N passed, M failed"; a
-# script that prints no such line counts as one failure.
+# netns end-to-end tests with real tools: the single-customer suite, the
+# multi-tenant one, then the control plane's. Each closes with "e2e: N
+# passed, M failed"; a script that prints no such line counts as one
+# failure.
 run_e2e() {
 	local script=$1 log summary
 
@@ -52,6 +53,10 @@ run_e2e() {
 }
 run_e2e tests/e2e/run.sh
 run_e2e tests/e2e/tenants.sh
+run_e2e tests/e2e/control_plane.sh
+# RFC 4787/5382/5508/6888/7857 behaviour with real peers (docs/conformance.md).
+run_e2e tests/e2e/conformance.sh
+. tests/fuzz/make-test.sh	# a short fuzz run, ASan+UBSan unit tests
 
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
