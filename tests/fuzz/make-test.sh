@@ -8,7 +8,9 @@
 #  - a short fast-path fuzz run (FUZZ_SHORT_CASES, default 20000 frames),
 #    "fuzz: N passed, M failed", one per invariant;
 #  - the unit tests built with ASan+UBSan (make sanitize-unit, about 40 s
-#    with its build), "sanitize: N passed, M failed", one per check.
+#    with its build), "sanitize: N passed, M failed", one per check;
+#  - the CLI under valgrind through a sandbox's life (about 20 s),
+#    "valgrind: N passed, M failed", one per command.
 
 fuzz_add_summary() {
 	local tag=$1 log=$2 summary
@@ -33,5 +35,7 @@ fi
 fuzz_add_summary fuzz "$fuzz_log"
 make --no-print-directory BUILD="$build" sanitize-unit 2>&1 | tee "$fuzz_log"
 fuzz_add_summary sanitize "$fuzz_log"
+tests/fuzz/valgrind-cli.sh "$build/sharenat" 2>&1 | tee "$fuzz_log"
+fuzz_add_summary valgrind "$fuzz_log"
 rm -f "$fuzz_log"
 unset -f fuzz_add_summary
