@@ -189,3 +189,4 @@ SOAK_SECONDS ?= 120
 
 soak: $(BUILD)/sharenat
 	SOAK_SECONDS=$(SOAK_SECONDS) tools/soak.sh $(BUILD)/sharenat
+	tools/exhaustion.sh $(BUILD)/sharenat
