@@ -570,30 +570,15 @@ test_apply_empty() {
 
 # ---- runner ----------------------------------------------------------------------
 
-E2E_CLEANED=
 cleanup() {
-	[ -n "$E2E_CLEANED" ] && return
-	E2E_CLEANED=1
-	stop_servers
-	if [ -n "${TOPO_NAMESPACES+set}" ]; then
-		# The bench's own state, should it have been killed.
+	# The bench's own state, should it have been killed.
+	[ -n "${PREFIX:-}" ] &&
 		rm -rf "/sys/fs/bpf/${PREFIX}b-bench" "/sys/fs/bpf/${PREFIX}c-bench"
-		topo_destroy
-	fi
-	[ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
+	e2e_cleanup
 }
 
 main() {
-	if [ $# -ne 1 ]; then
-		echo "usage: $0 PATH_TO_SHARENAT" >&2
-		exit 2
-	fi
-	SHARENAT=$(realpath -e "$1" 2>/dev/null || echo "$1")
-	PREFIX=${SHARENAT_E2E_PREFIX:-}
-	trap cleanup EXIT
-	trap 'cleanup; exit 130' INT
-	trap 'cleanup; exit 143' TERM
-	E2E_TMP=$(mktemp -d /tmp/sharenat-cp.XXXXXX)
+	e2e_start cleanup "$@"
 
 	run_test tools
 	run_test topology

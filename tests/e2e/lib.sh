@@ -124,3 +124,37 @@ cli_error() {
 		fail "'sharenat $*' stderr is not one 'sharenat: ' line: '$err'" || return
 	[ -z "$out" ] || fail "'sharenat $*' printed '$out'" || return
 }
+
+# ---- start and cleanup, shared by every script --------------------------------
+
+# e2e_cleanup: what every script's cleanup does, once: stop its servers,
+# remove its namespaces (topo_init may not have run: a missing tool, no
+# root) and its temp directory.
+e2e_cleanup() {
+	[ -n "${E2E_CLEANED:-}" ] && return
+	E2E_CLEANED=1
+	stop_servers
+	[ -n "${TOPO_NAMESPACES+set}" ] && topo_destroy
+	[ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
+}
+
+# e2e_start CLEANUP PATH_TO_SHARENAT: check the usage, set SHARENAT and
+# the prefix, arm CLEANUP on exit and signals, make E2E_TMP.
+e2e_start() {
+	local cleanup=$1
+
+	if [ $# -ne 2 ]; then
+		echo "usage: $0 PATH_TO_SHARENAT" >&2
+		exit 2
+	fi
+	SHARENAT=$(realpath -e "$2" 2>/dev/null || echo "$2")
+	# topo_init takes PREFIX from the environment, where it often means an
+	# install prefix (/usr/local); only SHARENAT_E2E_PREFIX chooses it here.
+	PREFIX=${SHARENAT_E2E_PREFIX:-}
+	# shellcheck disable=SC2064  # the function's name, fixed now
+	trap "$cleanup" EXIT
+	trap "$cleanup; exit 130" INT
+	trap "$cleanup; exit 143" TERM
+	E2E_TMP=$(mktemp -d /tmp/sharenat-e2e.XXXXXX)
+	chmod 755 "$E2E_TMP"	# nginx workers run as nobody
+}

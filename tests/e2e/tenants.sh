@@ -719,28 +719,8 @@ test_teardown() {
 
 # ---- runner -------------------------------------------------------------------
 
-E2E_CLEANED=
-cleanup() {
-	[ -n "$E2E_CLEANED" ] && return
-	E2E_CLEANED=1
-	stop_servers
-	# topo_init may not have run (a missing tool, no root).
-	[ -n "${TOPO_NAMESPACES+set}" ] && topo_destroy
-	[ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
-}
-
 main() {
-	if [ $# -ne 1 ]; then
-		echo "usage: $0 PATH_TO_SHARENAT" >&2
-		exit 2
-	fi
-	SHARENAT=$(realpath -e "$1" 2>/dev/null || echo "$1")
-	# As in run.sh: only SHARENAT_E2E_PREFIX chooses the prefix.
-	PREFIX=${SHARENAT_E2E_PREFIX:-}
-	trap cleanup EXIT
-	trap 'cleanup; exit 130' INT
-	trap 'cleanup; exit 143' TERM
-	E2E_TMP=$(mktemp -d /tmp/sharenat-e2e.XXXXXX)
+	e2e_start e2e_cleanup "$@"
 
 	run_test tools
 	run_test topology
