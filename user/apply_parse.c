@@ -237,16 +237,10 @@ static int parse_attachment(struct parser *p, char **words,
 					  &spec->mapping, p->err))
 				return -1;
 		} else if (!strcmp(key, "mode")) {
-			if (once(p, &pr, 4, key))
+			if (once(p, &pr, 4, key) ||
+			    parse_mode(value, key_what(p, key), &spec->hook,
+				       p->err))
 				return -1;
-			if (!strcmp(value, "xdp"))
-				spec->hook = INGRESS_HOOK_XDP;
-			else if (!strcmp(value, "tc"))
-				spec->hook = INGRESS_HOOK_TC;
-			else
-				return parse_fail(p, "mode: '%s' is not a "
-						  "mode: expected xdp or tc",
-						  value);
 			spec->hook_set = true;
 		} else if (!strcmp(key, "tcp-established-timeout")) {
 			if (once(p, &pr, 5, key) ||

@@ -16,6 +16,7 @@
 
 #include <bpf/bpf.h>
 
+#include "clock.h"
 #include "apply_internal.h"
 #include "error.h"
 #include "state.h"
@@ -56,14 +57,6 @@ struct run {
 	struct journal_entry *journal;
 	size_t done;
 };
-
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
 
 static struct journal_entry *journal_next(struct run *run, enum object object,
 					  bool added, const char *name)

@@ -33,6 +33,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
+#include "clock.h"
 #include "error.h"
 #include "latency.h"
 #include "state.h"
@@ -229,14 +230,6 @@ struct bench {
 	unsigned int taken[ROW_MAX];
 };
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
-
 static void dev_of(const struct bench *b, char kind, unsigned int i,
 		   char *buf)
 {
@@ -274,7 +267,7 @@ static int check_unused(const struct bench *b, struct sharenat_error *err)
 
 static void record(struct bench *b, enum bench_row row, __u64 start)
 {
-	b->samples[row][b->taken[row]++] = now_ns() - start;
+	b->samples[row][b->taken[row]++] = monotonic_ns() - start;
 }
 
 static int setup(struct bench *b, struct sharenat_error *err)
@@ -308,7 +301,7 @@ static int setup(struct bench *b, struct sharenat_error *err)
 	if (!b->sn)
 		return -1;
 	attach.dev = dev;
-	start = now_ns();
+	start = monotonic_ns();
 	if (sharenat_attach(b->sn, &attach, err))
 		return -1;
 	record(b, ROW_ATTACHMENT, start);
@@ -392,7 +385,7 @@ static int run_new_way(struct bench *b, struct sharenat_error *err)
 		dev_of(b, 's', i, dev);
 		sandbox_id(i, id, sizeof(id));
 		spec.addr = htonl(SHARENAT_POOL_ADDR + 1 + i);
-		start = now_ns();
+		start = monotonic_ns();
 		if (sharenat_sandbox_add(b->sn, &spec, err))
 			return -1;
 		record(b, ROW_ADD, start);
@@ -402,7 +395,7 @@ static int run_new_way(struct bench *b, struct sharenat_error *err)
 		if (check_interrupted(err))
 			return -1;
 		sandbox_id(i, id, sizeof(id));
-		start = now_ns();
+		start = monotonic_ns();
 		if (sharenat_sandbox_del(b->sn, id, err))
 			return -1;
 		record(b, ROW_DEL, start);
@@ -421,7 +414,7 @@ static int run_old_way(struct bench *b, struct sharenat_error *err)
 	for (i = 0; i < b->count; i++) {
 		if (check_interrupted(err))
 			return -1;
-		start = now_ns();
+		start = monotonic_ns();
 		if (old_interface(b, i, err))
 			return -1;
 		record(b, ROW_OLD_ADD, start);
@@ -430,7 +423,7 @@ static int run_old_way(struct bench *b, struct sharenat_error *err)
 		if (check_interrupted(err))
 			return -1;
 		dev_of(b, 'o', i, dev);
-		start = now_ns();
+		start = monotonic_ns();
 		rc = link_del(b->nl, dev);
 		if (rc)
 			return fail_errno(err, WHAT, rc, "cannot delete %s",

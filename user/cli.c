@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "apply.h"
 #include "cli.h"
 #include "error.h"
@@ -114,14 +115,6 @@ static int take_operand(struct args *a, const char *expected,
 	return 0;
 }
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
-
 /* One of attach's --*-timeout flags, in seconds (at most a day). */
 static int parse_timeout(struct args *a, const char *word,
 			 struct flow_timeouts *timeouts)
@@ -189,15 +182,9 @@ static int parse_attach(struct args *a, struct sharenat_attach_spec *spec)
 			if (parse_timeout(a, word, &spec->timeouts))
 				return bad_usage(a);
 		} else if (is_flag(word, "--mode")) {
-			if (flag_value(a, word, &value))
+			if (flag_value(a, word, &value) ||
+			    parse_mode(value, a->what, &spec->hook, a->err))
 				return bad_usage(a);
-			if (!strcmp(value, "xdp"))
-				spec->hook = INGRESS_HOOK_XDP;
-			else if (!strcmp(value, "tc"))
-				spec->hook = INGRESS_HOOK_TC;
-			else
-				return usage_fail(a, "'%s' is not a mode: "
-						  "expected xdp or tc", value);
 			spec->hook_set = true;
 		} else if (is_flag(word, "--mapping")) {
 			if (flag_value(a, word, &value) ||
@@ -407,7 +394,7 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 			SHARENAT_OPEN_CREATE : SHARENAT_OPEN_EXISTING, a->err);
 	if (!sn)
 		return -1;
-	op_start = now_ns();
+	op_start = monotonic_ns();
 	if (!strcmp(verb, "attach"))
 		rc = sharenat_attach(sn, &attach, a->err);
 	else if (!strcmp(verb, "detach"))
@@ -424,7 +411,7 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 		rc = sharenat_sandbox_add(sn, &sandbox, a->err);
 	else
 		rc = sharenat_sandbox_del(sn, name, a->err);
-	op_end = now_ns();
+	op_end = monotonic_ns();
 	if (rc) {
 		sharenat_close_failed(sn);
 		return -1;
@@ -443,7 +430,7 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 	if (!strcmp(verb, "sandbox") && !strcmp(object, "add"))
 		printf("sandbox %s attached in %.1f us (command %.1f us)\n",
 		       sandbox.id, (double)(op_end - op_start) / 1e3,
-		       (double)(now_ns() - started_ns) / 1e3);
+		       (double)(monotonic_ns() - started_ns) / 1e3);
 	return 0;
 }
 
@@ -634,7 +621,7 @@ static int run_bench(struct args *a, const char *pin_dir)
 
 int cli_run(int argc, char **argv)
 {
-	__u64 started_ns = now_ns();
+	__u64 started_ns = monotonic_ns();
 	struct sharenat_error err = { { 0 } };
 	struct args a = { argc - 1, argv + 1, "sharenat", &err, false };
 	const char *pin_dir = getenv("SHARENAT_PIN_DIR");

@@ -203,6 +203,19 @@ int parse_subnet_ref(const char *text, const char *what,
 	return 0;
 }
 
+int parse_mode(const char *text, const char *what, enum ingress_hook *hook,
+	       struct sharenat_error *err)
+{
+	if (text && !strcmp(text, "xdp"))
+		*hook = INGRESS_HOOK_XDP;
+	else if (text && !strcmp(text, "tc"))
+		*hook = INGRESS_HOOK_TC;
+	else
+		return fail(err, what, "'%s' is not a mode: expected xdp or "
+			    "tc", text ? text : "");
+	return 0;
+}
+
 int parse_mapping(const char *text, const char *what,
 		  enum mapping_behaviour *mapping,
 		  struct sharenat_error *err)

@@ -13,6 +13,7 @@
 
 #include <bpf/bpf.h>
 
+#include "clock.h"
 #include "error.h"
 #include "map_iter.h"
 #include "netdev.h"
@@ -22,14 +23,6 @@
 
 #define WHAT_ADD "sandbox add"
 #define WHAT_DEL "sandbox del"
-
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
 
 struct device_count {
 	__u32 ifindex;

@@ -171,16 +171,7 @@ consistent() {
 
 # cli_error_raw CODE ARGS...: cli_error without the run's --pin-dir.
 cli_error_raw() {
-	local want=$1 rc out err
-
-	shift
-	out=$(sn_raw "$@" 2>"$E2E_TMP/stderr")
-	rc=$?
-	err=$(cat "$E2E_TMP/stderr")
-	[ "$rc" -eq "$want" ] || fail "'sharenat $*' exited $rc, want $want ($err)" || return
-	[ "$(wc -l <"$E2E_TMP/stderr")" -eq 1 ] && [[ $err == "sharenat: "* ]] ||
-		fail "'sharenat $*' stderr is not one 'sharenat: ' line: '$err'" || return
-	[ -z "$out" ] || fail "'sharenat $*' printed '$out'" || return
+	cli_error_by sn_raw "$@"
 }
 
 # spin N: a busy wait of N shell iterations (a few microseconds each), a

@@ -113,10 +113,16 @@ listening() {
 # line "sharenat: ...", nothing on stdout;
 # the error line stays in $E2E_TMP/stderr for the caller.
 cli_error() {
-	local want=$1 rc out err
+	cli_error_by sn "$@"
+}
 
-	shift
-	out=$(sn "$@" 2>"$E2E_TMP/stderr")
+# cli_error_by RUNNER CODE ARGS...: the same, run by RUNNER (a function
+# that runs sharenat ARGS in some way).
+cli_error_by() {
+	local run=$1 want=$2 rc out err
+
+	shift 2
+	out=$("$run" "$@" 2>"$E2E_TMP/stderr")
 	rc=$?
 	err=$(cat "$E2E_TMP/stderr")
 	[ "$rc" -eq "$want" ] || fail "'sharenat $*' exited $rc, want $want ($err)" || return

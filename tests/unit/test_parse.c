@@ -569,6 +569,54 @@ START_TEST(test_parse_mapping_invalid)
 }
 END_TEST
 
+/* ---- parse_mode ---- */
+
+#define WHAT_MODE "--mode"
+
+static const struct {
+	const char *text;
+	enum ingress_hook hook;
+} good_modes[] = {
+	{ "xdp", INGRESS_HOOK_XDP },
+	{ "tc", INGRESS_HOOK_TC },
+};
+
+static const struct bad_text bad_modes[] = {
+	{ "", "expected xdp or tc" },
+	{ NULL, "expected xdp or tc" },
+	{ "XDP", "expected xdp or tc" },
+	{ "tcx", "expected xdp or tc" },
+	{ "xdp ", "expected xdp or tc" },
+	{ "bpf", "expected xdp or tc" },
+};
+
+START_TEST(test_parse_mode_valid)
+{
+	enum ingress_hook hook = (enum ingress_hook)42;
+	struct sharenat_error err;
+	int ret;
+
+	reset_error(&err);
+	ret = parse_mode(good_modes[_i].text, WHAT_MODE, &hook, &err);
+	ck_assert_msg(ret == 0, "'%s' refused: %s", good_modes[_i].text,
+		      err.message);
+	ck_assert_int_eq(hook, good_modes[_i].hook);
+}
+END_TEST
+
+START_TEST(test_parse_mode_invalid)
+{
+	enum ingress_hook hook;
+	struct sharenat_error err;
+
+	reset_error(&err);
+	assert_failed_with(parse_mode(bad_modes[_i].text, WHAT_MODE, &hook,
+				      &err),
+			   &err, WHAT_MODE, bad_modes[_i].text,
+			   bad_modes[_i].why);
+}
+END_TEST
+
 /* ---- parse_sg_rule ---- */
 
 #define WHAT_RULE "sg add --allow"
@@ -866,6 +914,8 @@ Suite *parse_suite(void)
 	tc = tcase_create("mapping");
 	LOOP_TEST(tc, test_parse_mapping_valid, good_mappings);
 	LOOP_TEST(tc, test_parse_mapping_invalid, bad_mappings);
+	LOOP_TEST(tc, test_parse_mode_valid, good_modes);
+	LOOP_TEST(tc, test_parse_mode_invalid, bad_modes);
 	suite_add_tcase(suite, tc);
 
 	tc = tcase_create("sg_rule");
