@@ -9,6 +9,7 @@
 #define ETH_HLEN 14
 #define ETH_ALEN 6
 #define IP_MF 0x2000
+#define IP_DF 0x4000
 #define IP_OFFSET 0x1fff
 #define ICMP_ECHOREPLY 0
 #define ICMP_ECHO 8
@@ -23,6 +24,8 @@
 
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
+#define TC_ACT_STOLEN 4
+#define TC_ACT_REDIRECT 7
 #define AF_INET 2
 #define EEXIST 17
 #define EBUSY 16

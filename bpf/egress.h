@@ -16,6 +16,7 @@
 #include "arp.h"
 #include "flow.h"
 #include "fragment.h"
+#include "icmp_send.h"
 #include "icmp_error.h"
 #include "rewrite.h"
 
@@ -80,6 +81,24 @@ static __always_inline int drop(enum counter why)
 {
 	count(why);
 	return TC_ACT_SHOT;
+}
+
+/* No flow could be made for a new one (why, counted): tell the sandbox,
+ * so that it fails now instead of retrying into a timeout (RFC 5508
+ * REQ-8). Not for a security group's refusal: like a cloud security
+ * group, it drops in silence, so that its rules cannot be probed. */
+static __always_inline int refuse_new_flow(struct __sk_buff *skb,
+					   const struct packet *pkt,
+					   enum counter why)
+{
+	__u8 code = ICMP_ADMIN_PROHIBITED;
+
+	if (why == COUNTER_DROP_SECURITY_GROUP || !icmp_may_answer(pkt))
+		return TC_ACT_SHOT;
+	if (why == COUNTER_DROP_NO_ROUTE)
+		code = ICMP_NET_UNREACH;
+	return icmp_send_back(skb, pkt, ICMP_DEST_UNREACH, code, 0,
+			      bpf_htonl(SHARENAT_GATEWAY_ADDR));
 }
 
 /* A new flow's first packet: find where it goes and make the pair. */
@@ -212,9 +231,14 @@ static __always_inline int egress_later_fragment(const struct nat_ctx *c,
 {
 	struct bpf_redir_neigh neighbour = { .nh_family = AF_INET };
 	const struct fragment *first = fragment_find(pkt, FLOW_EGRESS, 0);
+	enum counter held;
 
-	if (!first)
-		return drop(COUNTER_DROP_FRAGMENT_NO_FIRST);
+	if (!first) {
+		held = fragment_hold(c->ctx, pkt, FLOW_EGRESS, 0);
+		count(held);
+		return held == COUNTER_FRAGMENT_HELD ? TC_ACT_STOLEN :
+						       TC_ACT_SHOT;
+	}
 	if (rewrite_addr(c, pkt, IP_SADDR_OFF, pkt->src_addr,
 			 first->nat_addr) ||
 	    decrement_ttl(c, pkt))
@@ -235,8 +259,10 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	struct flow_key key;
 	struct sandbox *sbx;
 	struct flow *flow;
+	__be32 gateway = bpf_htonl(SHARENAT_GATEWAY_ADDR);
 	__be32 old_src;
 	__be16 old_port;
+	__u32 mtu;
 
 	parsed = parse_packet(&c, &pkt);
 	switch (parsed) {
@@ -261,8 +287,13 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 		return drop(COUNTER_DROP_SPOOFED_SOURCE);
 	if (!sbx->mac_static && !mac_equal(sbx->mac, pkt.src_mac))
 		__builtin_memcpy(sbx->mac, pkt.src_mac, ETH_ALEN);
-	if (pkt.ttl <= 1)
-		return drop(COUNTER_DROP_TTL_EXCEEDED);
+	if (pkt.ttl <= 1) {
+		count(COUNTER_DROP_TTL_EXCEEDED);
+		if (!icmp_may_answer(&pkt))
+			return TC_ACT_SHOT;
+		return icmp_send_back(skb, &pkt, ICMP_TIME_EXCEEDED,
+				      ICMP_EXC_TTL, 0, gateway);
+	}
 	if (parsed == PARSE_ICMP_ERROR)
 		return egress_icmp_error(&c, &pkt);
 	if (parsed == PARSE_LATER_FRAGMENT)
@@ -274,12 +305,19 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 		flow = new_egress_flow(&pkt, sbx, &key, &why);
 		if (!flow) {
 			count_refused(pkt.src_addr);
-			return drop(why);
+			count(why);
+			return refuse_new_flow(skb, &pkt, why);
 		}
 	}
 	/* See flow_insert_pair: a hairpin flow takes whole datagrams. */
 	if (flow->hairpin && pkt.fragment != FRAGMENT_NONE)
 		return drop(COUNTER_DROP_UNSUPPORTED);
+	if (!flow->hairpin && too_big_for(&c, &pkt, flow->ifindex, &mtu)) {
+		count(COUNTER_DROP_TOO_BIG);
+		return icmp_send_back(skb, &pkt, ICMP_DEST_UNREACH,
+				      ICMP_FRAG_NEEDED, bpf_htonl(mtu),
+				      gateway);
+	}
 	flow_touch(flow, &pkt);
 	count_function(sbx->function_id, FUNCTION_PACKETS_OUT);
 	if (tcp_closes(&pkt))
@@ -298,6 +336,8 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 		return hairpin(&c, &pkt, flow);
 	fragment_remember(&pkt, FLOW_EGRESS, 0, flow->nat_addr, flow->ifindex,
 			  flow->next_hop);
+	if (fragment_release(skb, &pkt, FLOW_EGRESS, 0))
+		return drop(COUNTER_DROP_MALFORMED);
 	neighbour.ipv4_nh = flow->next_hop;
 	return bpf_redirect_neigh(flow->ifindex, &neighbour, sizeof(neighbour),
 				  0);

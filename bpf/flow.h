@@ -257,7 +257,8 @@ static __always_inline long flow_timer_arm(struct flow *egress,
  * 600 flows made in a row got their timer). A flow without a timer would
  * never expire and would hold its port for ever. So while such flows
  * exist, one timer walks the table every second, arms the timers it now
- * can, and expires the idle flows that still have none.
+ * can, and expires the idle flows that still have none. While fragments
+ * are held (fragment.h) it also drops those whose first never came.
  */
 struct sweep {
 	/* Counted in the map value, not on the stack: a counter the
@@ -286,15 +287,25 @@ static long sweep_flow(struct bpf_map *map, struct flow_key *key,
 	return 0;
 }
 
-static int sweep_flows(void *map, __u32 *key, struct sweeper *sweeper)
+/* In fragment.h, which needs the sweeper to wake. */
+static long sweep_held_fragment(struct bpf_map *map,
+				struct held_fragment_key *key,
+				struct held_fragment *held,
+				struct sweep *sweep);
+
+static int sweep(void *map, __u32 *key, struct sweeper *sweeper)
 {
 	struct sweep sweep = { .sweeper = sweeper };
+	bool flows_wait = sweeper->unarmed;
 
 	(void)map;
 	(void)key;
 	sweeper->unarmed = 0;
-	bpf_for_each_map_elem(&flows, sweep_flow, &sweep, 0);
-	if (sweeper->unarmed)
+	sweeper->held = 0;
+	if (flows_wait)
+		bpf_for_each_map_elem(&flows, sweep_flow, &sweep, 0);
+	bpf_for_each_map_elem(&held_fragments, sweep_held_fragment, &sweep, 0);
+	if (sweeper->unarmed || sweeper->held)
 		bpf_timer_start(&sweeper->timer, NSEC_PER_SEC, 0);
 	else
 		sweeper->scheduled = 0;
@@ -318,10 +329,20 @@ static __always_inline int sweeper_init(void)
 			     CLOCK_MONOTONIC);
 	if (err && err != -EBUSY)
 		return 1;
-	return bpf_timer_set_callback(&sweeper->timer, sweep_flows) ? 1 : 0;
+	return bpf_timer_set_callback(&sweeper->timer, sweep) ? 1 : 0;
 }
 
-/* A flow went without its timer: make sure the sweeper will come. */
+/* Make sure the sweeper comes within a second; the unarmed flows or held
+ * fragments it is to come for are already counted in *sweeper. */
+static __always_inline void sweeper_wake(struct sweeper *sweeper)
+{
+	if (__sync_val_compare_and_swap(&sweeper->scheduled, 0, 1))
+		return;
+	if (bpf_timer_start(&sweeper->timer, NSEC_PER_SEC, 0))
+		sweeper->scheduled = 0;
+}
+
+/* A flow went without its timer. */
 static __always_inline void sweeper_schedule(void)
 {
 	struct sweeper *sweeper;
@@ -332,10 +353,7 @@ static __always_inline void sweeper_schedule(void)
 	if (!sweeper)
 		return;
 	__sync_fetch_and_add(&sweeper->unarmed, 1);
-	if (__sync_val_compare_and_swap(&sweeper->scheduled, 0, 1))
-		return;
-	if (bpf_timer_start(&sweeper->timer, NSEC_PER_SEC, 0))
-		sweeper->scheduled = 0;
+	sweeper_wake(sweeper);
 }
 
 static __always_inline void flow_arm_expiry(struct flow *egress,

@@ -18,12 +18,15 @@
 #include "flow.h"
 #include "fragment.h"
 #include "icmp_error.h"
+#include "icmp_send.h"
 #include "rewrite.h"
 
 enum ingress_verdict {
 	INGRESS_PASS,		/* to the host stack (or, from XDP, to tc) */
 	INGRESS_DROP,
 	INGRESS_REDIRECT,	/* to *ifindex */
+	INGRESS_STOLEN,		/* kept (tc only): see fragment_hold */
+	INGRESS_ANSWERED,	/* made an ICMP error and redirected (tc only) */
 };
 
 enum addr_owner {
@@ -64,6 +67,20 @@ deliver(const struct nat_ctx *c, const struct packet *pkt,
 	}
 	*ifindex = sbx->ifindex;
 	return INGRESS_REDIRECT;
+}
+
+/* The NAT's own error to the remote, from the shared address it sent to
+ * (tc only). */
+static __always_inline enum ingress_verdict
+ingress_answer(const struct nat_ctx *c, const struct packet *pkt, __u8 type,
+	       __u8 code, __be32 rest)
+{
+	if (c->xdp || !icmp_may_answer(pkt))
+		return INGRESS_DROP;
+	if (icmp_send_back(c->ctx, pkt, type, code, rest, pkt->dst_addr) !=
+	    TC_ACT_REDIRECT)
+		return INGRESS_DROP;
+	return INGRESS_ANSWERED;
 }
 
 /* An ICMP error about a packet a sandbox sent (tc only: XDP hands these
@@ -124,11 +141,16 @@ ingress_later_fragment(const struct nat_ctx *c, const struct packet *pkt,
 	}
 	first = fragment_find(pkt, FLOW_INGRESS, ctx_ifindex(c));
 	if (!first) {
+		enum counter held;
+
 		if (addr_owner(ctx_ifindex(c), pkt->dst_addr) ==
 		    ADDR_NOT_SHARED)
 			return INGRESS_PASS;
-		count(COUNTER_DROP_FRAGMENT_NO_FIRST);
-		return INGRESS_DROP;
+		held = fragment_hold(c->ctx, pkt, FLOW_INGRESS,
+				     ctx_ifindex(c));
+		count(held);
+		return held == COUNTER_FRAGMENT_HELD ? INGRESS_STOLEN :
+						       INGRESS_DROP;
 	}
 	sbx = bpf_map_lookup_elem(&sandboxes, &first->nat_addr);
 	if (!sbx || sbx->ifindex != first->ifindex) {
@@ -156,6 +178,7 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 	struct flow_key key;
 	struct sandbox *sbx;
 	struct flow *flow;
+	__u32 mtu;
 
 	parsed = parse_packet(c, &pkt);
 	if (parsed == PARSE_ICMP_ERROR)
@@ -185,13 +208,23 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 		count(COUNTER_DROP_STALE_FLOW);
 		return INGRESS_DROP;
 	}
-	if (pkt.ttl <= 1) {
-		count(COUNTER_DROP_TTL_EXCEEDED);
-		return INGRESS_DROP;
-	}
-	if (c->xdp && (!sbx->xdp_frames || l4_csum_is_seed(&pkt))) {
+	/* A first fragment may have held fragments to release, and an
+	 * ICMP error is made at tc only. */
+	if (c->xdp && (!sbx->xdp_frames || l4_csum_is_seed(&pkt) ||
+		       pkt.fragment == FRAGMENT_FIRST || pkt.ttl <= 1 ||
+		       too_big_for(c, &pkt, sbx->ifindex, &mtu))) {
 		count(COUNTER_INGRESS_XDP_TO_TC);
 		return INGRESS_PASS;
+	}
+	if (pkt.ttl <= 1) {
+		count(COUNTER_DROP_TTL_EXCEEDED);
+		return ingress_answer(c, &pkt, ICMP_TIME_EXCEEDED,
+				      ICMP_EXC_TTL, 0);
+	}
+	if (!c->xdp && too_big_for(c, &pkt, sbx->ifindex, &mtu)) {
+		count(COUNTER_DROP_TOO_BIG);
+		return ingress_answer(c, &pkt, ICMP_DEST_UNREACH,
+				      ICMP_FRAG_NEEDED, bpf_htonl(mtu));
 	}
 	flow_touch(flow, &pkt);
 	count_function(sbx->function_id, FUNCTION_PACKETS_IN);
@@ -215,6 +248,11 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 		count(COUNTER_INGRESS_XDP_FAST_PATH);
 	fragment_remember(&pkt, FLOW_INGRESS, ctx_ifindex(c), flow->nat_addr,
 			  flow->ifindex, 0);
+	if (!c->xdp && fragment_release(c->ctx, &pkt, FLOW_INGRESS,
+					ctx_ifindex(c))) {
+		count(COUNTER_DROP_MALFORMED);
+		return INGRESS_DROP;
+	}
 	return deliver(c, &pkt, sbx, ifindex);
 }
 

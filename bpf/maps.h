@@ -142,9 +142,35 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fragments SEC(".maps");
 
-/* expiry_sweeper: 0 -> struct sweeper. Written by egress (a flow whose
- * timer could not be armed schedules it) and by its own timer. Read by
- * nobody else; bpftool shows how many flows wait for it. */
+/* held_fragments: struct held_fragment_key -> struct held_fragment, the
+ * later fragments that came before their first. Written by both programs
+ * (held on arrival; released and removed when the first comes) and by the
+ * sweeper (removed past SHARENAT_FRAGMENT_TIMEOUT). A plain hash, not
+ * LRU: a fragment past the bound is refused and counted, never one held
+ * silently evicted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_HELD_FRAGMENTS);
+	__type(key, struct held_fragment_key);
+	__type(value, struct held_fragment);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} held_fragments SEC(".maps");
+
+/* frame_scratch: 0 -> struct held_fragment, per CPU: room for one frame,
+ * too large for the stack. The frame to hold is built here, and a first
+ * fragment waits here while its skb carries its held fragments out. Only
+ * ever used within one program run. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct held_fragment);
+} frame_scratch SEC(".maps");
+
+/* expiry_sweeper: 0 -> struct sweeper. Written by both programs (a flow
+ * whose timer could not be armed, a fragment held, schedule it) and by its
+ * own timer. Read by nobody else; bpftool shows how many flows and held
+ * fragments wait for it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

@@ -43,6 +43,7 @@ struct packet {
 	__u8 icmp_type;
 	__u8 src_mac[6];
 	__u8 fragment;		/* enum fragment_kind */
+	__u8 dont_fragment;	/* DF set */
 	__be16 ip_id;
 };
 
@@ -160,6 +161,7 @@ static __always_inline enum parse_result parse_packet(const struct nat_ctx *c,
 	pkt->proto = ip.protocol;
 	pkt->ttl = ip.ttl;
 	pkt->ip_id = ip.id;
+	pkt->dont_fragment = !!(ip.frag_off & bpf_htons(IP_DF));
 	if (ip.frag_off & bpf_htons(IP_OFFSET)) {
 		pkt->fragment = FRAGMENT_LATER;
 		if (ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_UDP &&

@@ -28,6 +28,10 @@ int sharenat_ingress(struct __sk_buff *skb)
 		return bpf_redirect(ifindex, 0);
 	case INGRESS_DROP:
 		return TC_ACT_SHOT;
+	case INGRESS_STOLEN:
+		return TC_ACT_STOLEN;
+	case INGRESS_ANSWERED:
+		return TC_ACT_REDIRECT;
 	default:
 		return TC_ACT_OK;
 	}

@@ -33,6 +33,13 @@
  * datagram's fragments may take (Linux's own ipfrag_time). */
 #define SHARENAT_MAX_FRAGMENTED 8192
 #define SHARENAT_FRAGMENT_TIMEOUT 30
+/* Later fragments held until their first arrives: how many at once (over
+ * all datagrams), how many of one datagram, and the largest frame held
+ * (a full frame of a 1500-byte MTU). Past any of these they are dropped
+ * and counted; memory is SHARENAT_MAX_HELD_FRAGMENTS frames, ~400 KiB. */
+#define SHARENAT_MAX_HELD_FRAGMENTS 256
+#define SHARENAT_HELD_PER_DATAGRAM 8
+#define SHARENAT_HELD_FRAME_BYTES 1536
 /* Endpoint-independent mappings: at most one per flow. */
 #define SHARENAT_MAX_MAPPINGS (SHARENAT_MAX_FLOW_ENTRIES / 2)
 
@@ -258,14 +265,31 @@ struct fragment {
 	__u64 first_seen_ns;
 };
 
+/* Key of map `held_fragments`: one of a datagram's later fragments that
+ * came before its first, in the first free of SHARENAT_HELD_PER_DATAGRAM
+ * slots. */
+struct held_fragment_key {
+	struct fragment_key datagram;
+	__u32 slot;
+};
+
+/* Value of map `held_fragments`: the whole frame, Ethernet header on. */
+struct held_fragment {
+	__u64 held_ns;
+	__u32 len;
+	__u32 pad;
+	__u8 frame[SHARENAT_HELD_FRAME_BYTES];
+};
+
 /* Value of map `expiry_sweeper` (one entry): the timer that arms or
- * expires the flows whose own timer could not be armed, how many there
- * were at its last round, and whether it is scheduled. */
+ * expires the flows whose own timer could not be armed and drops the held
+ * fragments whose first never came; how many of each there were at its
+ * last round, and whether it is scheduled. */
 struct sweeper {
 	struct bpf_timer timer;
 	__u64 unarmed;
 	__u32 scheduled;
-	__u32 pad;
+	__u32 held;
 };
 
 /* TCP flags seen in one direction of a flow (struct flow tcp_seen). */
@@ -371,6 +395,7 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(FLOW_TIMER_RETRIED, "flow_timer_retried")			\
 	X(ARP_REPLIED, "arp_replied")					\
 	X(ICMP_ERROR_TRANSLATED, "icmp_error_translated")		\
+	X(ICMP_ERROR_SENT, "icmp_error_sent")				\
 	X(HAIRPINNED, "hairpinned")					\
 	X(FRAGMENT_TRANSLATED, "fragment_translated")			\
 	X(INGRESS_NOT_OURS, "ingress_not_ours")				\
@@ -382,13 +407,18 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(DROP_UNSUPPORTED, "drop_unsupported")			\
 	X(DROP_MALFORMED, "drop_malformed")				\
 	X(DROP_TTL_EXCEEDED, "drop_ttl_exceeded")			\
+	X(DROP_TOO_BIG, "drop_too_big")					\
 	X(DROP_NO_PORT, "drop_no_port")					\
 	X(DROP_FLOW_TABLE_FULL, "drop_flow_table_full")			\
 	X(DROP_STALE_FLOW, "drop_stale_flow")				\
 	X(DROP_UNSOLICITED, "drop_unsolicited")				\
 	X(DROP_ICMP_ERROR_NO_FLOW, "drop_icmp_error_no_flow")		\
 	X(DROP_HAIRPIN_NO_FLOW, "drop_hairpin_no_flow")			\
-	X(DROP_FRAGMENT_NO_FIRST, "drop_fragment_no_first")
+	X(FRAGMENT_HELD, "fragment_held")				\
+	X(FRAGMENT_RELEASED, "fragment_released")			\
+	X(DROP_FRAGMENT_HOLD_FULL, "drop_fragment_hold_full")		\
+	X(DROP_FRAGMENT_TIMEOUT, "drop_fragment_timeout")		\
+	X(DROP_FRAGMENT_UNRELEASED, "drop_fragment_unreleased")
 
 #define SHARENAT_COUNTER_ENUM(name, text) COUNTER_##name,
 enum counter {

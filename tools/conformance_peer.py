@@ -35,6 +35,15 @@ the shell reads.
         each learns its mapping from the echo server, writes it to
         DIR/ROLE, and then a punches b's endpoint, b sends to a's, a answers.
         Prints "mapped EP", "heard DATA from EP" or "heard nothing".
+  frag-ask SRC SPORT SERVER PORT SIZE WAIT
+        a SIZE-byte UDP datagram from SRC:SPORT to SERVER:PORT in 1480-byte
+        IP fragments, sent last fragment first (raw socket); prints the
+        answer's size, peer and whether its bytes are the expected pattern
+        ("answer N from EP intact"), or "none" after WAIT s.
+  frag-answer ADDR PORT SIZE SECONDS
+        answers each datagram to ADDR:PORT with a SIZE-byte datagram, in
+        fragments sent last first; prints "ready" once bound and "asked N
+        from EP" for each question.
 """
 import os
 import socket
@@ -256,6 +265,76 @@ def hairpin(role, server, port, sport, folder):
     return 0
 
 
+FRAGMENT_DATA = 1480  # bytes of IP payload per fragment: a 1500-byte MTU
+
+
+def pattern(size):
+    return bytes((i * 7 + 3) & 0xff for i in range(size))
+
+
+def send_reversed_fragments(src, sport, dst, dport, size, ip_id):
+    """One UDP datagram as IP fragments, the last sent first."""
+    payload = pattern(size)
+    length = 8 + len(payload)
+    pseudo = struct.pack("!4s4sBBH", socket.inet_aton(src),
+                         socket.inet_aton(dst), 0, socket.IPPROTO_UDP, length)
+    udp = struct.pack("!HHHH", sport, dport, length, 0) + payload
+    csum = checksum(pseudo + udp) or 0xffff
+    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+    pieces = []
+    for offset in range(0, len(udp), FRAGMENT_DATA):
+        chunk = udp[offset:offset + FRAGMENT_DATA]
+        more = 0x2000 if offset + FRAGMENT_DATA < len(udp) else 0
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(chunk), ip_id,
+                         more | (offset // 8), 64, socket.IPPROTO_UDP, 0,
+                         socket.inet_aton(src), socket.inet_aton(dst))
+        ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+        pieces.append(ip + chunk)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    for piece in reversed(pieces):
+        raw.sendto(piece, (dst, 0))
+    raw.close()
+
+
+def frag_ask(src, sport, server, port, size, wait):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, int(sport)))
+    s.settimeout(float(wait))
+    send_reversed_fragments(src, int(sport), server, int(port), int(size),
+                            os.getpid() & 0xffff)
+    try:
+        data, peer = s.recvfrom(65536)
+    except socket.timeout:
+        print("none", flush=True)
+        return 1
+    state = "intact" if data == pattern(len(data)) else "corrupt"
+    print("answer %d from %s:%d %s" % (len(data), peer[0], peer[1], state),
+          flush=True)
+    return 0
+
+
+def frag_answer(addr, port, size, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port)))
+    s.settimeout(0.5)
+    print("ready", flush=True)
+    end = time.monotonic() + float(seconds)
+    ip_id = 0x5a00
+    while time.monotonic() < end:
+        try:
+            data, peer = s.recvfrom(65536)
+        except socket.timeout:
+            continue
+        state = "intact" if data == pattern(len(data)) else "corrupt"
+        print("asked %d from %s:%d %s" % (len(data), peer[0], peer[1], state),
+              flush=True)
+        ip_id += 1
+        send_reversed_fragments(addr, int(port), peer[0], peer[1], int(size),
+                                ip_id)
+    return 0
+
+
 COMMANDS = {
     "udp-keepalive": udp_keepalive,
     "udp-refused": udp_refused,
@@ -266,6 +345,8 @@ COMMANDS = {
     "udp-echo": udp_echo,
     "tcp-timeline": tcp_timeline,
     "hairpin": hairpin,
+    "frag-ask": frag_ask,
+    "frag-answer": frag_answer,
 }
 
 if __name__ == "__main__":

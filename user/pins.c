@@ -56,6 +56,7 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(mappings),
 	PINNED_MAP(ports),
 	PINNED_MAP(fragments),
+	PINNED_MAP(held_fragments),
 	PINNED_MAP(expiry_sweeper),
 	PINNED_MAP(attachment_counters),
 	PINNED_MAP(sandbox_counters),

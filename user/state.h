@@ -30,6 +30,7 @@ struct sharenat {
 	int ports_fd;
 	int latency_fd;			/* control-plane latency histograms */
 	int fragments_fd;
+	int held_fragments_fd;
 	int expiry_sweeper_fd;
 	int attachment_counters_fd;
 	int sandbox_counters_fd;

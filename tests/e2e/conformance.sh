@@ -294,6 +294,32 @@ test_stun_fragments() {
 		fail "fragment_translated went $before -> $after, want +6 (three requests and answers)" || return
 }
 
+# A datagram whose fragments arrive last first, both ways: sbx1 sends 2000
+# bytes to vpcS last fragment first, and vpcS answers with 2500 bytes, last
+# fragment first, to the shared endpoint. Each later fragment is held
+# until its first has been translated, then follows it (RFC 4787 REQ-14,
+# out-of-order fragments): both ends get every byte.
+test_reordered_fragments() {
+	local ready=$E2E_TMP/frag-answer.out out before_held before_released held released
+
+	before_held=$(counter fragment_held) ||
+		fail "stats --json has no fragment_held" || return
+	before_released=$(counter fragment_released)
+	peer "$(vpc_ns S)" frag-answer "$SERVER" 9300 2500 10 >"$ready" 2>&1 &
+	SERVER_PIDS+=($!)
+	wait_until 50 grep -qx ready "$ready" ||
+		fail "frag-answer did not start: $(cat "$ready")" || return
+	out=$(peer "$(sbx_ns 1)" frag-ask 100.64.0.1 5300 "$SERVER" 9300 2000 3)
+	grep -qx "asked 2000 from $SHARED:[0-9]* intact" "$ready" ||
+		fail "vpcS heard: '$(grep asked "$ready")', want 2000 intact bytes from $SHARED" || return
+	[[ $out == "answer 2500 from $SERVER:9300 intact" ]] ||
+		fail "sbx1 got '$out', want 2500 intact bytes from $SERVER:9300" || return
+	held=$(counter fragment_held)
+	released=$(counter fragment_released)
+	[ "$held" -ge $((before_held + 2)) ] && [ "$released" -ge $((before_released + 2)) ] ||
+		fail "fragment_held $before_held -> $held, fragment_released $before_released -> $released, want +2 each (one per direction)" || return
+}
+
 # ---- b. ICMP errors from routers: time exceeded, path MTU discovery ----------
 
 # TTL 2 leaves sharenat with TTL 1, so R1 answers "time exceeded"; TTL 3
@@ -724,6 +750,7 @@ main() {
 	run_test stun_discovery
 	run_test stun_hairpinning
 	run_test stun_fragments
+	run_test reordered_fragments
 	run_test ttl_exceeded
 	run_test pmtu_upload
 	run_test udp_mapping_timer

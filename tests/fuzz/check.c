@@ -3,8 +3,9 @@
  * The invariants of one run. What can be asserted from include/sharenat.h
  * and the programs, for any frame whatever:
  *
- * verdict            egress: TC_ACT_SHOT or TC_ACT_REDIRECT; tc ingress:
- *                    TC_ACT_OK, TC_ACT_SHOT or TC_ACT_REDIRECT; XDP: XDP_PASS,
+ * verdict            egress: TC_ACT_SHOT, TC_ACT_REDIRECT or TC_ACT_STOLEN
+ *                    (a fragment held); tc ingress: TC_ACT_OK and those
+ *                    three; XDP: XDP_PASS,
  *                    XDP_DROP or XDP_REDIRECT. A test run only fails with
  *                    EINVAL, the kernel refusing the frame.
  * refused_no_effect  a frame the kernel refused changed nothing.
@@ -32,6 +33,12 @@
  *                    translated on its way out and then refused on its
  *                    way in (drop_hairpin_no_flow, drop_icmp_error_no_flow,
  *                    drop_stale_flow): both counters move.
+ *                    A held fragment (TC_ACT_STOLEN) moves fragment_held
+ *                    and nothing else, and is a later fragment; a first
+ *                    fragment translated may also release held ones
+ *                    (fragment_released, drop_fragment_unreleased,
+ *                    drop_fragment_timeout, by any number: also the
+ *                    sweeper's).
  * function_counters  the per-function counters move with the global ones,
  *                    for the function of the sandbox concerned (sender:
  *                    packets_out, flows_created, its drops; receiver:
@@ -423,7 +430,7 @@ static const enum counter drops[] = {
 	COUNTER_DROP_NO_PORT, COUNTER_DROP_FLOW_TABLE_FULL,
 	COUNTER_DROP_STALE_FLOW, COUNTER_DROP_UNSOLICITED,
 	COUNTER_DROP_ICMP_ERROR_NO_FLOW, COUNTER_DROP_HAIRPIN_NO_FLOW,
-	COUNTER_DROP_FRAGMENT_NO_FIRST,
+	COUNTER_DROP_FRAGMENT_HOLD_FULL,
 };
 
 static const enum counter translations[] = {
@@ -458,7 +465,7 @@ static void deltas_of(const struct fz_case *c, struct deltas *x)
 		    x->d[COUNTER_INGRESS_XDP_TO_TC];
 }
 
-enum outcome { O_DROP, O_PASS, O_REDIRECT, O_INVALID };
+enum outcome { O_DROP, O_PASS, O_REDIRECT, O_HELD, O_INVALID };
 
 static enum outcome outcome_of(const struct fz_case *c)
 {
@@ -481,6 +488,8 @@ static enum outcome outcome_of(const struct fz_case *c)
 		return c->hook == INGRESS ? O_PASS : O_INVALID;
 	case TC_ACT_REDIRECT:
 		return O_REDIRECT;
+	case TC_ACT_STOLEN:
+		return O_HELD;
 	default:
 		return O_INVALID;
 	}
@@ -530,14 +539,19 @@ static enum kind kind_of(const struct fz_case *c, const struct deltas *x)
 	return K_NONE;
 }
 
-/* Counters that only timers move (expiry, the expiry sweeper): they may
- * move between runs by any amount. flow_expired must not move at all
- * (timeouts are a day), which is checked on its own. */
+/* Counters that may move by more than one in a run: those of timers
+ * (expiry, the expiry sweeper, which also drops held fragments past their
+ * time), and the held fragments a first fragment releases. flow_expired
+ * must not move at all (timeouts are a day), which is checked on its
+ * own. */
 static bool timer_counter(unsigned int i)
 {
 	const char *name = sharenat_counter_name(i);
 
-	return i == COUNTER_FLOW_EXPIRED || !strcmp(name, "flow_timer_retried");
+	return i == COUNTER_FLOW_EXPIRED || i == COUNTER_DROP_FRAGMENT_TIMEOUT ||
+	       i == COUNTER_FRAGMENT_RELEASED ||
+	       i == COUNTER_DROP_FRAGMENT_UNRELEASED ||
+	       !strcmp(name, "flow_timer_retried");
 }
 
 static void check_counters(const struct fz_case *c, const struct deltas *x,
@@ -574,6 +588,21 @@ static void check_counters(const struct fz_case *c, const struct deltas *x,
 				      x->translations != 1)) {
 		ok = false;
 		why = "a redirect must move exactly one translation counter";
+	}
+	if (ok && (o == O_HELD) != (x->d[COUNTER_FRAGMENT_HELD] == 1)) {
+		ok = false;
+		why = "fragment_held must move exactly with TC_ACT_STOLEN";
+	}
+	if (ok && o == O_HELD && (x->drops || x->passes || x->translations ||
+				  !(in->ip && in->later))) {
+		ok = false;
+		why = "only a later fragment is held, and it moves nothing else";
+	}
+	if (ok && (x->d[COUNTER_FRAGMENT_RELEASED] ||
+		   x->d[COUNTER_DROP_FRAGMENT_UNRELEASED]) &&
+	    (o != O_REDIRECT || !in->ip || in->later)) {
+		ok = false;
+		why = "fragment_released without a first fragment translated";
 	}
 	if (ok && c->hook == EGRESS &&
 	    (x->d[COUNTER_INGRESS_TRANSLATED] || x->passes ||
@@ -760,7 +789,8 @@ static void check_flow_accounting(const struct fz_case *c,
 	}
 	CHECK(INV_DROP_NO_STATE, c, drop_ok, "a %s packet left state behind: "
 	      "flow entries %+lld, mappings %+lld, ports %+lld, fragments "
-	      "%+lld", o == O_PASS ? "passed" : "dropped", flows, mappings,
+	      "%+lld", o == O_PASS ? "passed" : o == O_HELD ? "held" : "dropped",
+	      flows, mappings,
 	      ports, (long long)(c->after.fragments - c->before.fragments));
 }
 

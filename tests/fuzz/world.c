@@ -92,9 +92,16 @@ int world_netns(void)
 			strerror(errno));
 		return -1;
 	}
+	/* Up, so that held fragments a first fragment releases are sent
+	 * back in (and stay in this namespace). */
+	if (system("ip link set lo up")) {
+		fprintf(stderr, "fuzz: 'ip link set lo up' failed\n");
+		return -1;
+	}
 	for (i = 0; i < ARRAY_SIZE(pairs); i++) {
 		snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name "
-			 "%s", pairs[i][0], pairs[i][1]);
+			 "%s && ip link set %s up && ip link set %s up",
+			 pairs[i][0], pairs[i][1], pairs[i][0], pairs[i][1]);
 		if (system(cmd)) {
 			fprintf(stderr, "fuzz: '%s' failed\n", cmd);
 			return -1;

@@ -183,6 +183,8 @@ const char *verdict_name(enum hook hook, int verdict)
 		return "TC_ACT_SHOT";
 	case TC_ACT_REDIRECT:
 		return "TC_ACT_REDIRECT";
+	case TC_ACT_STOLEN:
+		return "TC_ACT_STOLEN";
 	default:
 		return "unexpected";
 	}
@@ -393,7 +395,7 @@ void assert_frame_is(const char *name, const struct run *run,
 }
 
 void assert_counter_steps(const char *name, const __u64 before[COUNTER_MAX],
-			  __u32 counted)
+			  __u64 counted)
 {
 	__u64 after[COUNTER_MAX];
 	__u32 i;
@@ -604,26 +606,72 @@ void add_sandboxes(unsigned int n)
 
 /* ---- refusals ---- */
 
-/* A new flow's first packet is dropped for `why`: the frame is left as it
- * was, only that counter moves, and nothing is reserved for it. */
-void assert_refused(const struct frame_spec *spec, __u32 why,
+void assert_refused(const struct frame_spec *spec, __u64 why,
 		    const char *what)
 {
 	unsigned int flows = count_flow_entries();
 	unsigned int mappings = count_entries(skel->maps.mappings);
 	unsigned int ports = count_entries(skel->maps.ports);
 	__u32 in_use = ports_in_use(spec->src_addr);
+	bool silent = why == COUNTED(DROP_SECURITY_GROUP);
 	__u64 before[COUNTER_MAX];
 	struct run run;
 
 	read_counters(before);
 	run_frame(EGRESS, spec, &run);
-	ck_assert_msg(run.verdict == TC_ACT_SHOT, "%s: verdict %s, want "
-		      "TC_ACT_SHOT", what, verdict_name(EGRESS, run.verdict));
-	assert_frame_is(what, &run, run.in, run.in_len);
-	assert_counter_steps(what, before, why);
+	if (silent) {
+		ck_assert_msg(run.verdict == TC_ACT_SHOT, "%s: verdict %s, "
+			      "want TC_ACT_SHOT", what,
+			      verdict_name(EGRESS, run.verdict));
+		assert_frame_is(what, &run, run.in, run.in_len);
+		assert_counter_steps(what, before, why);
+	} else {
+		assert_icmp_error_about(what, &run, ICMPT_DEST_UNREACH,
+					why == COUNTED(DROP_NO_ROUTE) ? 0 : 13,
+					0, SANDBOX_GATEWAY);
+		assert_counter_steps(what, before,
+				     why | COUNTED(ICMP_ERROR_SENT));
+	}
 	ck_assert_uint_eq(count_flow_entries(), flows);
 	ck_assert_uint_eq(count_entries(skel->maps.mappings), mappings);
 	ck_assert_uint_eq(count_entries(skel->maps.ports), ports);
 	ck_assert_uint_eq(ports_in_use(spec->src_addr), in_use);
+}
+
+void assert_icmp_error_about(const char *what, const struct run *run,
+			     uint8_t type, uint8_t code, uint32_t rest,
+			     uint32_t from)
+{
+	const uint8_t *in_ip = run->in + IP_OFF, *ip = run->out + IP_OFF;
+	const uint8_t *icmp = ip + IP_MIN_LEN;
+	size_t in_ihl = (size_t)(in_ip[0] & 0x0f) * 4;
+	size_t quote = in_ihl + 20, error_len;
+	const char *bad;
+
+	if (quote > get_be16(in_ip + IP_TOT_LEN_OFF))
+		quote = get_be16(in_ip + IP_TOT_LEN_OFF);
+	error_len = IP_MIN_LEN + 8 + quote;
+	ck_assert_msg(run->verdict == TC_ACT_REDIRECT, "%s: verdict %s, want "
+		      "TC_ACT_REDIRECT (the error sent back)", what,
+		      verdict_name(EGRESS, run->verdict));
+	ck_assert_msg(run->out_len == IP_OFF + error_len, "%s: the error is "
+		      "%zu bytes, want %zu (IP, ICMP, quote of %zu)", what,
+		      run->out_len, IP_OFF + error_len, quote);
+	ck_assert_msg(!memcmp(run->out + ETH_DST_OFF, run->in + ETH_SRC_OFF, 6) &&
+		      !memcmp(run->out + ETH_SRC_OFF, run->in + ETH_DST_OFF, 6),
+		      "%s: the error's MACs are not the packet's, swapped", what);
+	ck_assert_uint_eq(get_be16(run->out + ETH_TYPE_OFF), ETHERTYPE_IPV4);
+	ck_assert_uint_eq(ip[0], 0x45);
+	ck_assert_uint_eq(get_be16(ip + IP_TOT_LEN_OFF), error_len);
+	ck_assert_uint_eq(ip[IP_PROTO_OFF], PROTO_ICMP);
+	ck_assert_uint_eq(get_be32(ip + IP_SRC_OFF), from);
+	ck_assert_uint_eq(get_be32(ip + IP_DST_OFF),
+			  get_be32(in_ip + IP_SRC_OFF));
+	ck_assert_msg(icmp[0] == type && icmp[1] == code, "%s: ICMP %u/%u, "
+		      "want %u/%u", what, icmp[0], icmp[1], type, code);
+	ck_assert_uint_eq(get_be32(icmp + 4), rest);
+	ck_assert_msg(!memcmp(icmp + 8, in_ip, quote), "%s: the error does "
+		      "not quote the packet's IP header and first bytes", what);
+	bad = frame_checksum_error(run->out, run->out_len);
+	ck_assert_msg(!bad, "%s: %s", what, bad);
 }

@@ -34,6 +34,9 @@
 #endif
 
 #define TEST_IFINDEX 1		/* skb->ifindex in a test run */
+/* Loopback's MTU in the tests' namespace (main.c): the device every
+ * test packet leaves by, so a larger one is too big for it. */
+#define TEST_MTU 1280
 #define OTHER_IFINDEX 2		/* an attachment the test run is not on */
 #define FUNCTION_ID 1
 #define PORT_LO 1024
@@ -77,7 +80,7 @@
 	.dst_mac = MAC_SHARED, .dst_addr = SHARED
 
 /* A bit per counter of enum counter, for "these moved by one". */
-#define COUNTED(name) (1u << COUNTER_##name)
+#define COUNTED(name) (1ull << COUNTER_##name)
 
 /* ---- fixture: a fresh skeleton per test, nothing pinned ---- */
 
@@ -197,10 +200,18 @@ void assert_frame_is(const char *name, const struct run *run,
 		     const uint8_t *want, size_t want_len);
 /* Exactly the counters in `counted` moved, each by one, since `before`. */
 void assert_counter_steps(const char *name, const __u64 before[COUNTER_MAX],
-			  __u32 counted);
-/* A new flow's first packet is dropped for the counters in `why`: the
- * frame unchanged, and no flow entry, mapping, port or quota taken. */
-void assert_refused(const struct frame_spec *spec, __u32 why,
+			  __u64 counted);
+/* A new flow's first packet is refused for the counters in `why`: no
+ * flow entry, mapping, port or quota taken; the sandbox told so by an
+ * ICMP destination unreachable from its gateway, except for a security
+ * group's refusal, which drops the frame unchanged. */
+void assert_refused(const struct frame_spec *spec, __u64 why,
 		    const char *what);
+/* run's output is the NAT's own ICMP error type/code (and rest: the last
+ * four bytes of its header) from `from` about run's input, sent back to
+ * its sender. */
+void assert_icmp_error_about(const char *what, const struct run *run,
+			     uint8_t type, uint8_t code, uint32_t rest,
+			     uint32_t from);
 
 #endif /* SHARENAT_TEST_BPF_FIXTURE_H */

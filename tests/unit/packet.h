@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FRAME_MAX 512
+#define FRAME_MAX 2048
 
 /* Offsets in an Ethernet + IPv4 frame; L4 offsets are from the L4 start. */
 #define ETH_DST_OFF 0
@@ -53,6 +53,7 @@
 #define ICMPT_ECHO_REPLY 0
 #define ICMPT_DEST_UNREACH 3
 #define ICMPT_ECHO 8
+#define ICMPT_TIME_EXCEEDED 11
 
 #define ARP_REQUEST 1
 #define ARP_REPLY 2

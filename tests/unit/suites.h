@@ -15,6 +15,8 @@ Suite *bpf_suite(void);
 Suite *nat_state_suite(void);
 /* bpf/: security groups, port quotas and per-function counters. */
 Suite *nat_policy_suite(void);
+/* bpf/fragment.h: later fragments, held ones and their release. */
+Suite *fragments_suite(void);
 /* user/apply.c: the parser of `sharenat apply` files; latency buckets. */
 Suite *apply_suite(void);
 

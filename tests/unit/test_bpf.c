@@ -69,6 +69,26 @@ static const struct frame_spec syn_s1_ttl1 = {
 	.tcp_flags = TCPF_SYN,
 };
 
+/* Larger than TEST_MTU: an established flow's segment, with and without
+ * DF (the payload comes from fill_big). */
+static const struct frame_spec big_df_s1 = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER,
+	.tcp_flags = TCPF_ACK, .frag_off = 0x4000,
+};
+
+static const struct frame_spec big_s1 = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER,
+	.tcp_flags = TCPF_ACK,
+};
+
+static void fill_big(struct frame_spec *in)
+{
+	static char payload[TEST_MTU + 1];
+
+	memset(payload, 'b', TEST_MTU);
+	in->payload = payload;
+}
+
 static const struct frame_spec syn_s1_ip_options = {
 	FROM_SBX1, .dst_addr = SERVER, .options_len = 8,
 	.proto = PROTO_TCP, .src_port = 40002, .dst_port = 80,
@@ -686,7 +706,26 @@ enum expected_output {
 	OUT_SAME = 1,		/* the frame comes out as it went in */
 	OUT_NAT,		/* the input with `nat` applied, TTL - 1 */
 	OUT_FRAME,		/* exactly `out_frame` */
+	OUT_ICMP_ERROR,		/* the NAT's own error `icmp` about the input */
 };
+
+/* The NAT's own ICMP error (OUT_ICMP_ERROR). */
+struct own_error {
+	uint8_t type;
+	uint8_t code;
+	uint32_t rest;		/* the header's last four bytes */
+	uint32_t from;
+};
+
+/* To the sandbox from its gateway, and to a remote from the shared
+ * address, the NAT being the router on the way. */
+#define UNREACHABLE_FROM_GATEWAY(c)					\
+	.verdict = TC_ACT_REDIRECT, .out = OUT_ICMP_ERROR,		\
+	.icmp = { .type = ICMPT_DEST_UNREACH, .code = (c),		\
+		  .from = SANDBOX_GATEWAY }
+#define TIME_EXCEEDED_FROM(addr)					\
+	.verdict = TC_ACT_REDIRECT, .out = OUT_ICMP_ERROR,		\
+	.icmp = { .type = ICMPT_TIME_EXCEEDED, .from = (addr) }
 
 
 struct bpf_case {
@@ -699,8 +738,9 @@ struct bpf_case {
 	enum expected_output out;
 	struct rewrite nat;
 	const struct frame_spec *out_frame;
+	struct own_error icmp;
 	void (*fill_out)(struct rewrite *nat);
-	__u32 counted;		/* counters that step by one; others stay */
+	__u64 counted;		/* counters that step by one; others stay */
 	int new_flow_entries;
 	void (*verify)(void);
 	void (*verify_run)(const struct run *run);
@@ -762,10 +802,10 @@ static const struct bpf_case bpf_cases[] = {
 	  .nat = { .src_addr = SHARED2, .src_port = 2000 },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
 	  .new_flow_entries = 2, .verify = verify_second_shared_addr },
-	{ "egress: no free shared port -> drop_no_port, no half flow",
+	{ "egress: no free shared port -> drop_no_port, unreachable 13",
 	  .prepare = with_only_port_taken, .hook = EGRESS, .in = &syn_s2,
-	  .verdict = TC_ACT_SHOT, .out = OUT_SAME,
-	  .counted = COUNTED(DROP_NO_PORT) },
+	  UNREACHABLE_FROM_GATEWAY(13),
+	  .counted = COUNTED(DROP_NO_PORT) | COUNTED(ICMP_ERROR_SENT) },
 	{ "egress TCP with IP options",
 	  .hook = EGRESS, .in = &syn_s1_ip_options,
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
@@ -780,9 +820,9 @@ static const struct bpf_case bpf_cases[] = {
 	  .new_flow_entries = 2, .verify = verify_static_mac_kept },
 
 	/* Egress: routing. */
-	{ "egress: outside every subnet, no gateway -> drop_no_route",
-	  .hook = EGRESS, .in = &syn_s1_outside, .verdict = TC_ACT_SHOT,
-	  .out = OUT_SAME, .counted = COUNTED(DROP_NO_ROUTE) },
+	{ "egress: outside every subnet, no gateway -> net unreachable",
+	  .hook = EGRESS, .in = &syn_s1_outside, UNREACHABLE_FROM_GATEWAY(0),
+	  .counted = COUNTED(DROP_NO_ROUTE) | COUNTED(ICMP_ERROR_SENT) },
 	{ "egress: outside every subnet, via the attachment's gateway",
 	  .prepare = with_customer_gateway, .hook = EGRESS,
 	  .in = &syn_s1_outside, .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
@@ -807,13 +847,24 @@ static const struct bpf_case bpf_cases[] = {
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
 	  .new_flow_entries = 2, .verify = verify_flow_on_attachment_1 },
-	{ "egress: the sandbox's function is gone -> drop_no_route",
+	{ "egress: the sandbox's function is gone -> net unreachable",
 	  .prepare = without_function, .hook = EGRESS, .in = &syn_s1,
-	  .verdict = TC_ACT_SHOT, .out = OUT_SAME,
-	  .counted = COUNTED(DROP_NO_ROUTE) },
-	{ "egress: TTL 1 -> drop_ttl_exceeded",
-	  .hook = EGRESS, .in = &syn_s1_ttl1, .verdict = TC_ACT_SHOT,
-	  .out = OUT_SAME, .counted = COUNTED(DROP_TTL_EXCEEDED) },
+	  UNREACHABLE_FROM_GATEWAY(0),
+	  .counted = COUNTED(DROP_NO_ROUTE) | COUNTED(ICMP_ERROR_SENT) },
+	{ "egress: TTL 1 -> time exceeded from the gateway",
+	  .hook = EGRESS, .in = &syn_s1_ttl1,
+	  TIME_EXCEEDED_FROM(SANDBOX_GATEWAY),
+	  .counted = COUNTED(DROP_TTL_EXCEEDED) | COUNTED(ICMP_ERROR_SENT) },
+	{ "egress: DF and larger than the shared device -> frag needed",
+	  .prepare = with_syn_flow, .hook = EGRESS, .in = &big_df_s1,
+	  .fill_in = fill_big, UNREACHABLE_FROM_GATEWAY(4),
+	  .icmp.rest = TEST_MTU,
+	  .counted = COUNTED(DROP_TOO_BIG) | COUNTED(ICMP_ERROR_SENT) },
+	{ "egress: no DF, larger than the shared device -> sent as is",
+	  .prepare = with_syn_flow, .hook = EGRESS, .in = &big_s1,
+	  .fill_in = fill_big, .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) },
 
 	/* Egress: anti-spoofing and what is not the NAT's. */
 	{ "egress: source 100.64.0.9 is no sandbox -> drop_spoofed_source",
@@ -946,10 +997,10 @@ static const struct bpf_case bpf_cases[] = {
 	  .prepare = with_syn_flow_then_sandbox_gone, .hook = INGRESS,
 	  .in = &synack_from_server, .verdict = TC_ACT_SHOT, .out = OUT_SAME,
 	  .counted = COUNTED(DROP_STALE_FLOW) },
-	{ "ingress: TTL 1 -> drop_ttl_exceeded",
+	{ "ingress: TTL 1 -> time exceeded from the shared address",
 	  .prepare = with_syn_flow, .hook = INGRESS,
-	  .in = &synack_from_server_ttl1, .verdict = TC_ACT_SHOT,
-	  .out = OUT_SAME, .counted = COUNTED(DROP_TTL_EXCEEDED) },
+	  .in = &synack_from_server_ttl1, TIME_EXCEEDED_FROM(SHARED),
+	  .counted = COUNTED(DROP_TTL_EXCEEDED) | COUNTED(ICMP_ERROR_SENT) },
 
 	/* XDP ingress: the same NAT with its own checksum arithmetic, for
 	 * sandboxes that take XDP frames; the rest it leaves to tc. */
@@ -1006,10 +1057,10 @@ static const struct bpf_case bpf_cases[] = {
 	{ "XDP ingress: ARP -> XDP_PASS untouched",
 	  .hook = XDP_INGRESS, .in = &arp_from_server, .verdict = XDP_PASS,
 	  .out = OUT_SAME },
-	{ "XDP ingress: TTL 1 -> XDP_DROP, drop_ttl_exceeded",
+	{ "XDP ingress: TTL 1 -> to tc, which answers it",
 	  .prepare = tap_with_syn_flow, .hook = XDP_INGRESS,
-	  .in = &synack_from_server_ttl1, .verdict = XDP_DROP,
-	  .out = OUT_SAME, .counted = COUNTED(DROP_TTL_EXCEEDED) },
+	  .in = &synack_from_server_ttl1, .verdict = XDP_PASS,
+	  .out = OUT_SAME, .counted = COUNTED(INGRESS_XDP_TO_TC) },
 };
 
 /* ---- the runner ---- */
@@ -1125,8 +1176,14 @@ START_TEST(test_bpf_case)
 		      c->verdict);
 	if (c->fill_out)
 		c->fill_out(&nat);
-	want_len = expected_frame(c, &in, &nat, want);
-	assert_frame_is(c->name, &run, want, want_len);
+	if (c->out == OUT_ICMP_ERROR) {
+		assert_icmp_error_about(c->name, &run, c->icmp.type,
+					c->icmp.code, c->icmp.rest,
+					c->icmp.from);
+	} else {
+		want_len = expected_frame(c, &in, &nat, want);
+		assert_frame_is(c->name, &run, want, want_len);
+	}
 	if (has_checksums(&in)) {
 		why = frame_checksum_error(run.out, run.out_len);
 		ck_assert_msg(why == NULL, "%s: %s", c->name, why);
@@ -1143,8 +1200,13 @@ START_TEST(test_bpf_case)
 	/* IPv4 only: the ARP answer rewrites the ARP body without
 	 * BPF_F_RECOMPUTE_CSUM, which leaves a CHECKSUM_COMPLETE skb->csum
 	 * stale, but ARP has no checksum and the reply is transmitted,
-	 * where skb->csum is not checked. */
-	if (c->hook != XDP_INGRESS && c->in->kind == FRAME_IPV4)
+	 * where skb->csum is not checked. Nor an ICMP error cut shorter
+	 * than the packet: bpf_skb_change_tail's cut makes the skb
+	 * CHECKSUM_NONE (its receiver sums it), which a test run reports as
+	 * EBADMSG. */
+	if (c->hook != XDP_INGRESS && c->in->kind == FRAME_IPV4 &&
+	    !(c->out == OUT_ICMP_ERROR &&
+	      run.in_len > (size_t)IP_OFF + IP_MIN_LEN + in.options_len + 20))
 		assert_same_as_checksum_complete(c, &in, &run);
 }
 END_TEST
@@ -1194,11 +1256,11 @@ static void assert_second_flow_refused(void)
 	ck_assert_uint_eq(count_flow_entries(), 2);
 	read_counters(before);
 	run_frame(EGRESS, &syn_s2, &run);
-	ck_assert_msg(run.verdict == TC_ACT_SHOT, "a flow beyond the table "
-		      "got %s", verdict_name(EGRESS, run.verdict));
-	assert_frame_is("flow table full", &run, run.in, run.in_len);
+	assert_icmp_error_about("flow table full", &run, ICMPT_DEST_UNREACH,
+				13, 0, SANDBOX_GATEWAY);
 	assert_counter_steps("flow table full", before,
-			     COUNTED(DROP_FLOW_TABLE_FULL));
+			     COUNTED(DROP_FLOW_TABLE_FULL) |
+			     COUNTED(ICMP_ERROR_SENT));
 	ck_assert_uint_eq(count_flow_entries(), 2);
 	/* The survivor is sandbox 1's whole pair. */
 	assert_flow_pair(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
