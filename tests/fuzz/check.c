@@ -91,7 +91,15 @@
  * checksum_complete  as a CHECKSUM_COMPLETE skb, skb->csum stays true
  *                    (the kernel's -EBADMSG). Exempt: ARP replies (known,
  *                    test_bpf.c: the ARP body is rewritten without
- *                    BPF_F_RECOMPUTE_CSUM; ARP has no checksum).
+ *                    BPF_F_RECOMPUTE_CSUM; ARP has no checksum), and the
+ *                    NAT's own ICMP errors (the cut makes them
+ *                    CHECKSUM_NONE).
+ * own_icmp_error     an ICMP error the NAT sends (icmp_error_sent, with
+ *                    TC_ACT_REDIRECT) answers an IPv4 packet that is no
+ *                    ICMP error nor later fragment, goes to its source
+ *                    with the MACs swapped, quotes its IP header and 20
+ *                    bytes, has right checksums, and moves exactly one
+ *                    drop counter (why) and no translation.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -141,6 +149,8 @@ struct tally tallies[INV_MAX] = {
 	      "ARP replies only for 169.254.1.1 to a sandbox, correct body"),
 	TALLY(INV_CHECKSUM_COMPLETE, "checksum_complete",
 	      "CHECKSUM_COMPLETE skb->csum kept in step"),
+	TALLY(INV_OWN_ICMP_ERROR, "own_icmp_error",
+	      "the NAT's own error: to the sender, quoting it, checksums right, one drop why"),
 	TALLY(INV_STATE, "state",
 	      "periodic: flow pairs, mappings, ports, ports_in_use agree"),
 };
@@ -465,7 +475,7 @@ static void deltas_of(const struct fz_case *c, struct deltas *x)
 		    x->d[COUNTER_INGRESS_XDP_TO_TC];
 }
 
-enum outcome { O_DROP, O_PASS, O_REDIRECT, O_HELD, O_INVALID };
+enum outcome { O_DROP, O_PASS, O_REDIRECT, O_HELD, O_ANSWERED, O_INVALID };
 
 static enum outcome outcome_of(const struct fz_case *c)
 {
@@ -570,6 +580,11 @@ static void check_counters(const struct fz_case *c, const struct deltas *x,
 		ok = false;
 		why = "flow_expired moved (no flow may expire in a run)";
 	}
+	if (ok && o == O_ANSWERED && (x->drops != 1 || x->passes ||
+				      x->translations)) {
+		ok = false;
+		why = "an ICMP error sent must move exactly one drop counter";
+	}
 	if (ok && o == O_DROP) {
 		if (x->drops != 1 || x->passes) {
 			ok = false;
@@ -588,6 +603,10 @@ static void check_counters(const struct fz_case *c, const struct deltas *x,
 				      x->translations != 1)) {
 		ok = false;
 		why = "a redirect must move exactly one translation counter";
+	}
+	if (ok && (o == O_ANSWERED) != (x->d[COUNTER_ICMP_ERROR_SENT] == 1)) {
+		ok = false;
+		why = "icmp_error_sent must move exactly with an error sent";
 	}
 	if (ok && (o == O_HELD) != (x->d[COUNTER_FRAGMENT_HELD] == 1)) {
 		ok = false;
@@ -1335,6 +1354,32 @@ static void check_redirect(const struct fz_case *c, enum kind k,
 		check_ingress_owner(c, k, in, out);
 }
 
+/* The NAT's own ICMP error (bpf/icmp_send.h) about the input frame. */
+static void check_own_icmp_error(const struct fz_case *c,
+				 const struct view *in, const struct view *out)
+{
+	size_t quote = in->ihl + 20;
+	const char *bad;
+
+	if (quote > in->tot_len)
+		quote = in->tot_len;
+	CHECK(INV_OWN_ICMP_ERROR, c, in->ip && !in->later && !in->icmp_error,
+	      "an error about a frame that is no IPv4, a later fragment or an "
+	      "ICMP error");
+	CHECK(INV_OWN_ICMP_ERROR, c, out->ip && out->proto == PROTO_ICMP &&
+	      out->icmp_error && out->dst == in->src &&
+	      out->len == out->l3 + IP_MIN_LEN + 8 + quote &&
+	      !memcmp(out->f + out->l3 + IP_MIN_LEN + 8, in->f + in->l3, quote),
+	      "not an ICMP error to the sender quoting its IP header and %zu "
+	      "bytes", quote);
+	CHECK(INV_OWN_ICMP_ERROR, c, out->len >= ETH_HDR_LEN &&
+	      !memcmp(out->f + ETH_DST_OFF, in->f + ETH_SRC_OFF, 6) &&
+	      !memcmp(out->f + ETH_SRC_OFF, in->f + ETH_DST_OFF, 6),
+	      "the error's MACs are not the packet's, swapped");
+	bad = frame_checksum_error(out->f, out->len);
+	CHECK(INV_OWN_ICMP_ERROR, c, !bad, "%s", bad ? bad : "");
+}
+
 void check_case(const struct fz_case *c)
 {
 	struct view in, out;
@@ -1356,8 +1401,12 @@ void check_case(const struct fz_case *c)
 		return;
 	}
 	if (c->err == -EBADMSG) {
-		if (in.ethertype == ETHERTYPE_ARP && c->hook == EGRESS &&
-		    x.d[COUNTER_ARP_REPLIED] == 1) {
+		/* ARP: see test_bpf.c. An own ICMP error cut shorter than
+		 * the packet: bpf_skb_change_tail leaves it CHECKSUM_NONE,
+		 * which a test run reports as EBADMSG. */
+		if ((in.ethertype == ETHERTYPE_ARP && c->hook == EGRESS &&
+		     x.d[COUNTER_ARP_REPLIED] == 1) ||
+		    x.d[COUNTER_ICMP_ERROR_SENT] == 1) {
 			tallies[INV_CHECKSUM_COMPLETE].checked++;
 			tallies[INV_CHECKSUM_COMPLETE].exempt++;
 		} else {
@@ -1376,6 +1425,8 @@ void check_case(const struct fz_case *c)
 	if (c->verdict >= 0 && c->verdict < 8)
 		fz_stats.verdicts[c->hook][c->verdict]++;
 	o = outcome_of(c);
+	if (o == O_REDIRECT && x.d[COUNTER_ICMP_ERROR_SENT])
+		o = O_ANSWERED;
 	CHECK(INV_VERDICT, c, o != O_INVALID, "%s may not answer %s (%d)",
 	      hook_name(c->hook), verdict_name(c->hook, c->verdict),
 	      c->verdict);
@@ -1393,4 +1444,6 @@ void check_case(const struct fz_case *c)
 	}
 	if (o == O_REDIRECT)
 		check_redirect(c, kind_of(c, &x), &in, &out);
+	if (o == O_ANSWERED)
+		check_own_icmp_error(c, &in, &out);
 }
