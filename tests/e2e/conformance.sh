@@ -368,6 +368,34 @@ test_pmtu_upload() {
 		fail "icmp_error_translated did not rise ($before -> $after)" || return
 }
 
+# The NAT's own hop: it is the sandbox's router, so it answers as one
+# (RFC 5508 REQ-10, RFC 1812 4.3): TTL 1 gets "time exceeded" from the
+# gateway 169.254.1.1; with the shared device's MTU cut to 1300, a 1428-byte
+# DF packet gets "fragmentation needed, mtu 1300" (RFC 4787 REQ-13), and the
+# sandbox's kernel learns the path MTU from it.
+test_own_icmp_errors() {
+	local ns out before after mtu
+
+	ns=$(sbx_ns 3)
+	before=$(counter icmp_error_sent) || fail "stats --json has no icmp_error_sent" || return
+	out=$(conf_ttl_probe "$ns" "$R1" 1)
+	[[ $out == "From 169.254.1.1 "*"Time to live exceeded"* ]] ||
+		fail "ping -t 1 from sbx3: '$out', want time exceeded from 169.254.1.1" || return
+	ip -n "$HOST_NS" link set "$(shared_dev P)" mtu 1300 &&
+		ip -n "$(vpc_ns P)" link set srv mtu 1300 ||
+		fail "cannot set the MTU of $(shared_dev P) to 1300" || return
+	out=$(in_ns "$ns" ping -n -c 1 -W 2 -M do -s 1400 "$R1" 2>&1 | grep -m1 'icmp_seq=1')
+	mtu=$(conf_route_mtu "$ns" "$R1")
+	ip -n "$HOST_NS" link set "$(shared_dev P)" mtu 1500
+	ip -n "$(vpc_ns P)" link set srv mtu 1500
+	[[ $out == "From 169.254.1.1 "*"Frag needed and DF set (mtu = 1300)"* ]] ||
+		fail "1428-byte DF ping over a 1300-byte shared device: '$out', want frag needed from 169.254.1.1" || return
+	[ "$mtu" = 1300 ] || fail "sbx3's route to $R1 has mtu '$mtu', want 1300" || return
+	after=$(counter icmp_error_sent)
+	[ "$after" -ge $((before + 2)) ] ||
+		fail "icmp_error_sent went $before -> $after, want +2" || return
+}
+
 # ---- c. timers (vpcT: udp 2 s, icmp 2 s, tcp established 5 s, transitory 1 s)
 
 # A UDP mapping lives while the sandbox sends every second for 5 s
@@ -570,7 +598,7 @@ spill_round() {
 # (drop_no_port, RFC 6888 REQ-11's resource limit, no eviction), and the
 # eight live mappings keep working with the same endpoints.
 test_spill_over() {
-	local out before after n sport ep want first=() all
+	local out before after n sport ep want first=() all unreachable
 
 	before=$(counter drop_no_port) || fail "cannot read stats --json" || return
 	for n in 5 6; do
@@ -592,6 +620,9 @@ test_spill_over() {
 	after=$(counter drop_no_port)
 	[ "$after" -ge $((before + 2)) ] ||
 		fail "drop_no_port went $before -> $after, want +2" || return
+	unreachable=$(icmp_in "$(sbx_ns 5)" InDestUnreachs)
+	[ "$unreachable" -ge 1 ] ||
+		fail "sbx5 heard no destination unreachable for its refused flow (RFC 5508 REQ-8)" || return
 
 	for n in 5 6; do
 		out=$(spill_round "$n" 40000 40001 40002 40003)
@@ -753,6 +784,7 @@ main() {
 	run_test reordered_fragments
 	run_test ttl_exceeded
 	run_test pmtu_upload
+	run_test own_icmp_errors
 	run_test udp_mapping_timer
 	run_test icmp_error_keeps_flow
 	run_test tcp_transitory_timer
