@@ -314,6 +314,8 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 		return drop(COUNTER_DROP_UNSUPPORTED);
 	if (!flow->hairpin && too_big_for(&c, &pkt, flow->ifindex, &mtu)) {
 		count(COUNTER_DROP_TOO_BIG);
+		if (!pkt.dont_fragment)
+			return TC_ACT_SHOT;
 		return icmp_send_back(skb, &pkt, ICMP_DEST_UNREACH,
 				      ICMP_FRAG_NEEDED, bpf_htonl(mtu),
 				      gateway);

@@ -110,14 +110,17 @@ broken:
 	return TC_ACT_SHOT;
 }
 
-/* Does pkt, DF set, exceed the MTU of the device it is to leave by? Sets
- * *mtu to that MTU when it does. A GSO skb is measured by its segments. */
+/* Does pkt exceed the MTU of the device it is to leave by? Sets *mtu to
+ * that MTU when it does. A GSO skb is measured by its segments. Such a
+ * packet would be dropped at the redirect, silently; the caller drops it
+ * counted, and answers it when DF is set. (DF clear: RFC 4787 REQ-13a
+ * asks the NAT to fragment it; sharenat does not, see conformance.md.) */
 static __always_inline bool too_big_for(const struct nat_ctx *c,
 					const struct packet *pkt,
 					__u32 ifindex, __u32 *mtu)
 {
 	*mtu = 0;
-	if (!pkt->dont_fragment || ctx_len(c) <= MTU_CHECK_FROM)
+	if (ctx_len(c) <= MTU_CHECK_FROM)
 		return false;
 	return bpf_check_mtu(c->ctx, ifindex, mtu, 0,
 			     c->xdp ? 0 : BPF_MTU_CHK_SEGS) > 0;

@@ -223,6 +223,8 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 	}
 	if (!c->xdp && too_big_for(c, &pkt, sbx->ifindex, &mtu)) {
 		count(COUNTER_DROP_TOO_BIG);
+		if (!pkt.dont_fragment)
+			return INGRESS_DROP;
 		return ingress_answer(c, &pkt, ICMP_DEST_UNREACH,
 				      ICMP_FRAG_NEEDED, bpf_htonl(mtu));
 	}

@@ -81,6 +81,11 @@ static const struct frame_spec big_s1 = {
 	.tcp_flags = TCPF_ACK,
 };
 
+static const struct frame_spec big_df_to_shared = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_TCP, .src_port = 80,
+	.dst_port = 40000, .tcp_flags = TCPF_ACK, .frag_off = 0x4000,
+};
+
 static void fill_big(struct frame_spec *in)
 {
 	static char payload[TEST_MTU + 1];
@@ -860,11 +865,21 @@ static const struct bpf_case bpf_cases[] = {
 	  .fill_in = fill_big, UNREACHABLE_FROM_GATEWAY(4),
 	  .icmp.rest = TEST_MTU,
 	  .counted = COUNTED(DROP_TOO_BIG) | COUNTED(ICMP_ERROR_SENT) },
-	{ "egress: no DF, larger than the shared device -> sent as is",
+	{ "egress: no DF, larger than the shared device -> drop_too_big",
 	  .prepare = with_syn_flow, .hook = EGRESS, .in = &big_s1,
-	  .fill_in = fill_big, .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
-	  .nat = { .src_addr = SHARED },
-	  .counted = COUNTED(EGRESS_TRANSLATED) },
+	  .fill_in = fill_big, .verdict = TC_ACT_SHOT, .out = OUT_SAME,
+	  .counted = COUNTED(DROP_TOO_BIG) },
+	{ "ingress: DF and larger than the sandbox's device -> frag needed",
+	  .prepare = with_syn_flow, .hook = INGRESS, .in = &big_df_to_shared,
+	  .fill_in = fill_big, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_ICMP_ERROR,
+	  .icmp = { .type = ICMPT_DEST_UNREACH, .code = 4, .rest = TEST_MTU,
+		    .from = SHARED },
+	  .counted = COUNTED(DROP_TOO_BIG) | COUNTED(ICMP_ERROR_SENT) },
+	{ "XDP ingress: larger than the sandbox's device -> to tc",
+	  .prepare = tap_with_syn_flow, .hook = XDP_INGRESS,
+	  .in = &big_df_to_shared, .fill_in = fill_big, .verdict = XDP_PASS,
+	  .out = OUT_SAME, .counted = COUNTED(INGRESS_XDP_TO_TC) },
 
 	/* Egress: anti-spoofing and what is not the NAT's. */
 	{ "egress: source 100.64.0.9 is no sandbox -> drop_spoofed_source",
