@@ -17,6 +17,7 @@
 #include "flow.h"
 #include "fragment.h"
 #include "icmp_send.h"
+#include "ip_id.h"
 #include "icmp_error.h"
 #include "rewrite.h"
 
@@ -241,6 +242,7 @@ static __always_inline int egress_later_fragment(const struct nat_ctx *c,
 	}
 	if (rewrite_addr(c, pkt, IP_SADDR_OFF, pkt->src_addr,
 			 first->nat_addr) ||
+	    ip_id_rewrite(c, pkt, first->nat_ip_id) ||
 	    decrement_ttl(c, pkt))
 		return drop(COUNTER_DROP_MALFORMED);
 	count(COUNTER_FRAGMENT_TRANSLATED);
@@ -260,6 +262,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	struct sandbox *sbx;
 	struct flow *flow;
 	__be32 gateway = bpf_htonl(SHARENAT_GATEWAY_ADDR);
+	__be16 ip_id = 0;
 	__be32 old_src;
 	__be16 old_port;
 	__u32 mtu;
@@ -336,8 +339,13 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	count_traffic(key.src_addr, flow->ifindex, true, skb->len);
 	if (flow->hairpin)
 		return hairpin(&c, &pkt, flow);
+	if (!ip_id_is_atomic(&pkt)) {
+		ip_id = ip_id_next();
+		if (ip_id_rewrite(&c, &pkt, ip_id))
+			return drop(COUNTER_DROP_MALFORMED);
+	}
 	fragment_remember(&pkt, FLOW_EGRESS, 0, flow->nat_addr, flow->ifindex,
-			  flow->next_hop);
+			  flow->next_hop, ip_id);
 	if (fragment_release(skb, &pkt, FLOW_EGRESS, 0))
 		return drop(COUNTER_DROP_MALFORMED);
 	neighbour.ipv4_nh = flow->next_hop;

@@ -41,13 +41,15 @@ static __always_inline void fragment_key_of(const struct packet *pkt,
 static __always_inline void fragment_remember(const struct packet *pkt,
 					      enum flow_direction direction,
 					      __u32 attachment, __be32 nat_addr,
-					      __u32 ifindex, __be32 next_hop)
+					      __u32 ifindex, __be32 next_hop,
+					      __be16 nat_ip_id)
 {
 	struct fragment_key key;
 	struct fragment value = {
 		.nat_addr = nat_addr,
 		.next_hop = next_hop,
 		.ifindex = ifindex,
+		.nat_ip_id = nat_ip_id,
 		.first_seen_ns = bpf_ktime_get_ns(),
 	};
 

@@ -249,7 +249,7 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 	if (c->xdp)
 		count(COUNTER_INGRESS_XDP_FAST_PATH);
 	fragment_remember(&pkt, FLOW_INGRESS, ctx_ifindex(c), flow->nat_addr,
-			  flow->ifindex, 0);
+			  flow->ifindex, 0, 0);
 	if (!c->xdp && fragment_release(c->ctx, &pkt, FLOW_INGRESS,
 					ctx_ifindex(c))) {
 		count(COUNTER_DROP_MALFORMED);

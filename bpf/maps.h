@@ -167,6 +167,17 @@ struct {
 	__type(value, struct held_fragment);
 } frame_scratch SEC(".maps");
 
+/* ip_ids: 0 -> the last IP identification egress gave a non-atomic
+ * datagram (ip_id.h). One counter for all CPUs, so no two datagrams in a
+ * row from one shared address share an id; only DF-clear datagrams and
+ * first fragments touch it. Written and read by egress. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ip_ids SEC(".maps");
+
 /* expiry_sweeper: 0 -> struct sweeper. Written by both programs (a flow
  * whose timer could not be armed, a fragment held, schedule it) and by its
  * own timer. Read by nobody else; bpftool shows how many flows and held

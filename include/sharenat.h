@@ -261,7 +261,8 @@ struct fragment {
 	__be32 nat_addr;		/* new source (egress), new destination */
 	__be32 next_hop;		/* egress */
 	__u32 ifindex;			/* where the first fragment went */
-	__u32 pad;
+	__be16 nat_ip_id;		/* egress: the datagram's new IP id */
+	__u16 pad;
 	__u64 first_seen_ns;
 };
 

@@ -375,6 +375,8 @@ static void ip_extras(struct rng *r, struct frame_spec *f)
 
 		f->ttl = PICK(r, ttls);
 	}
+	/* DF clear: a non-atomic datagram, whose IP id egress rewrites. */
+	f->may_fragment = rng_chance(r, 30);
 	f->payload = random_payload(r, pick_payload_len(r));
 }
 

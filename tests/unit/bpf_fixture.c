@@ -232,6 +232,15 @@ void run_frame(enum hook hook, const struct frame_spec *spec, struct run *run)
 		      bpf_program__name(program_of(hook)), strerror(-err));
 }
 
+void restart_ip_ids(void)
+{
+	__u32 zero = 0;
+	__u64 none = 0;
+
+	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.ip_ids),
+					     &zero, &none, BPF_ANY), 0);
+}
+
 /* ---- reading the maps ---- */
 
 void read_counters(__u64 sums[COUNTER_MAX])

@@ -130,6 +130,9 @@ void run_frame(enum hook hook, const struct frame_spec *spec, struct run *run);
 /* A frame that must come out translated (TC_ACT_REDIRECT). */
 void must_translate(enum hook hook, const struct frame_spec *spec);
 
+/* The next non-atomic datagram out gets IP id 1 again (bpf/ip_id.h). */
+void restart_ip_ids(void);
+
 /* ---- reading the maps ---- */
 
 void read_counters(__u64 sums[COUNTER_MAX]);

@@ -165,8 +165,9 @@ static size_t put_ipv4(const struct frame_spec *spec, uint8_t *buf,
 			  ip_hdr_len / 4);
 	put_be16(ip + IP_TOT_LEN_OFF,
 		 (uint16_t)((int)(ip_hdr_len + l4_len) + spec->tot_len_error));
-	put_be16(ip + 4, 0x1234);	/* identification */
-	put_be16(ip + IP_FRAG_OFF, spec->frag_off);
+	put_be16(ip + 4, spec->ip_id ? spec->ip_id : 0x1234);
+	put_be16(ip + IP_FRAG_OFF,
+		 spec->frag_off || spec->may_fragment ? spec->frag_off : 0x4000);
 	ip[IP_TTL_OFF] = spec->ttl ? spec->ttl : DEFAULT_TTL;
 	ip[IP_PROTO_OFF] = spec->proto;
 	put_be32(ip + IP_SRC_OFF, spec->src_addr);

@@ -90,7 +90,11 @@ struct frame_spec {
 	uint8_t proto;
 	uint8_t version;	/* 0: 4 */
 	uint8_t options_len;	/* IP options, a multiple of 4 */
-	uint16_t frag_off;	/* flags and fragment offset, host order */
+	/* Flags and fragment offset, host order; 0: DF alone, as Linux
+	 * sends, unless may_fragment. */
+	uint16_t frag_off;
+	bool may_fragment;	/* with frag_off 0: DF clear */
+	uint16_t ip_id;		/* 0: 0x1234 */
 	int tot_len_error;	/* added to the true IP total length */
 	uint16_t src_port;	/* TCP, UDP */
 	uint16_t dst_port;

@@ -78,7 +78,14 @@ static const struct frame_spec big_df_s1 = {
 
 static const struct frame_spec big_s1 = {
 	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER,
-	.tcp_flags = TCPF_ACK,
+	.tcp_flags = TCPF_ACK, .may_fragment = true,
+};
+
+/* DF clear: a datagram that may yet be fragmented on the way. */
+static const struct frame_spec udp_may_fragment_s1 = {
+	FROM_SBX1, .dst_addr = SERVER, .proto = PROTO_UDP,
+	.src_port = 40001, .dst_port = 53, .may_fragment = true,
+	.payload = "may be fragmented",
 };
 
 static const struct frame_spec big_df_to_shared = {
@@ -477,6 +484,7 @@ struct rewrite {
 	uint16_t src_port;
 	uint16_t dst_port;
 	uint16_t icmp_id;
+	uint16_t ip_id;
 	uint8_t dst_mac[6];
 	uint8_t src_mac[6];
 };
@@ -906,9 +914,15 @@ static const struct bpf_case bpf_cases[] = {
 	{ "egress: a first fragment is translated like a whole datagram",
 	  .hook = EGRESS, .in = &first_fragment_s1,
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
-	  .nat = { .src_addr = SHARED },
+	  .nat = { .src_addr = SHARED, .ip_id = 1 },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
 	  .new_flow_entries = 2, .verify = verify_first_fragment_remembered },
+	{ "egress: DF clear -> the NAT's own IP id",
+	  .hook = EGRESS, .in = &udp_may_fragment_s1,
+	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED, .ip_id = 1 },
+	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
+	  .new_flow_entries = 2 },
 	{ "egress: GRE -> drop_unsupported",
 	  .hook = EGRESS, .in = &gre_s1, .verdict = TC_ACT_SHOT,
 	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSUPPORTED) },
@@ -1104,6 +1118,8 @@ static struct frame_spec translated(const struct frame_spec *in,
 		out.dst_port = nat->dst_port;
 	if (nat->icmp_id)
 		out.icmp_id = nat->icmp_id;
+	if (nat->ip_id)
+		out.ip_id = nat->ip_id;
 	if (!mac_is_zero(nat->dst_mac))
 		memcpy(out.dst_mac, nat->dst_mac, 6);
 	if (!mac_is_zero(nat->src_mac))
@@ -1151,6 +1167,7 @@ static void assert_same_as_checksum_complete(const struct bpf_case *c,
 	struct run again;
 	int err;
 
+	restart_ip_ids();
 	err = try_run(c->hook, in, BPF_F_TEST_SKB_CHECKSUM_COMPLETE, &again);
 	ck_assert_msg(err != -EBADMSG, "%s: as CHECKSUM_COMPLETE, skb->csum "
 		      "no longer matches the packet (EBADMSG)", c->name);
@@ -1183,6 +1200,7 @@ START_TEST(test_bpf_case)
 	read_counters(counters_before);
 	flows_before = count_flow_entries();
 
+	restart_ip_ids();
 	run_frame(c->hook, &in, &run);
 
 	ck_assert_msg(run.verdict == c->verdict, "%s: verdict %s (%d), want "

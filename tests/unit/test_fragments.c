@@ -108,11 +108,20 @@ START_TEST(test_later_fragment_follows_first)
 	__u64 before[COUNTER_MAX];
 	struct run run;
 
-	must_translate(EGRESS, &first);
+	struct run first_run;
+
+	run_frame(EGRESS, &first, &first_run);
+	ck_assert_int_eq(first_run.verdict, TC_ACT_REDIRECT);
+	ck_assert_msg(get_be16(first_run.out + IP_OFF + 4) !=
+		      get_be16(first_run.in + IP_OFF + 4),
+		      "a first fragment kept the sandbox's IP id");
 	read_counters(before);
 	run_frame(EGRESS, &later, &run);
 	ck_assert_int_eq(run.verdict, TC_ACT_REDIRECT);
 	ck_assert_uint_eq(get_be32(run.out + IP_OFF + IP_SRC_OFF), SHARED);
+	ck_assert_msg(get_be16(run.out + IP_OFF + 4) ==
+		      get_be16(first_run.out + IP_OFF + 4),
+		      "the later fragment's IP id is not its first's new one");
 	ck_assert_uint_eq(run.out[IP_OFF + IP_TTL_OFF], 63);
 	/* Only the IP header's checksum: what follows is no UDP header. */
 	ck_assert_msg(inet_checksum(run.out + IP_OFF, IP_MIN_LEN) == 0,
@@ -167,6 +176,7 @@ START_TEST(test_first_fragment_releases_held)
 	run_frame(EGRESS, &later, &held_run);
 	ck_assert_int_eq(held_run.verdict, TC_ACT_STOLEN);
 	read_counters(before);
+	restart_ip_ids();
 	run_frame(EGRESS, &first, &release);
 	ck_assert_int_eq(release.verdict, TC_ACT_REDIRECT);
 	assert_counter_steps("release", before,
@@ -179,6 +189,7 @@ START_TEST(test_first_fragment_releases_held)
 	ck_assert_msg(memcmp(back, held_run.in, back_len) == 0,
 		      "the fragment sent back in is not the one held");
 
+	restart_ip_ids();
 	run_frame(EGRESS, &first, &again);
 	ck_assert_int_eq(again.verdict, TC_ACT_REDIRECT);
 	assert_frame_is("first fragment after a release", &release, again.out,
