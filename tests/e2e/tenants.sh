@@ -403,7 +403,8 @@ test_anti_spoofing() {
 		}
 	done
 	before=$(counter drop_spoofed_source) || fail "cannot read stats --json" || return
-	# IP ids: 1001.. forged, 2001/2002 the control (UDP, then a SYN).
+	# IP ids: 1001.. forged, 2001/2002 the control (UDP, then a SYN); DF
+	# set, so that they are atomic and keep their ids (bpf/ip_id.h).
 	out=$(in_ns "$(sbx_ns 1)" timeout 20 "$E2E_PYTHON" -c '
 import sys
 from scapy.all import Ether, IP, UDP, TCP, Raw, conf, get_if_hwaddr, sendp
@@ -412,9 +413,9 @@ gw, server, own = sys.argv[1:4]
 mac = get_if_hwaddr("eth0")
 def send(src, ident):
     l2 = Ether(src=mac, dst=gw)
-    sendp(l2 / IP(src=src, dst=server, id=ident) / UDP(sport=31337, dport=7777) /
+    sendp(l2 / IP(src=src, dst=server, id=ident, flags="DF") / UDP(sport=31337, dport=7777) /
           Raw(b"forged " + src.encode()), iface="eth0")
-    sendp(l2 / IP(src=src, dst=server, id=ident + 1) / TCP(sport=31338, dport=7778, flags="S"),
+    sendp(l2 / IP(src=src, dst=server, id=ident + 1, flags="DF") / TCP(sport=31338, dport=7778, flags="S"),
           iface="eth0")
 for i, src in enumerate(sys.argv[4:]):
     send(src, 1001 + 2 * i)
