@@ -159,6 +159,7 @@ size_t build_udp(uint8_t *buf, const uint8_t dst_mac[6],
 	ip[0] = 0x45;
 	ip[2] = (uint8_t)(ip_len >> 8);
 	ip[3] = (uint8_t)ip_len;
+	ip[6] = 0x40;	/* DF, as Linux sends a datagram that fits the path */
 	ip[8] = ttl;
 	ip[9] = 17;
 	memcpy(ip + 12, &saddr, 4);
