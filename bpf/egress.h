@@ -16,6 +16,7 @@
 #include "arp.h"
 #include "flow.h"
 #include "fragment.h"
+#include "fragmenter.h"
 #include "icmp_send.h"
 #include "ip_id.h"
 #include "icmp_error.h"
@@ -316,9 +317,13 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	if (flow->hairpin && pkt.fragment != FRAGMENT_NONE)
 		return drop(COUNTER_DROP_UNSUPPORTED);
 	if (!flow->hairpin && too_big_for(&c, &pkt, flow->ifindex, &mtu)) {
+		if (!pkt.dont_fragment) {
+			why = fragment_datagram(skb, &pkt, mtu);
+			count(why);
+			return why == COUNTER_FRAGMENTED ? TC_ACT_STOLEN :
+							   TC_ACT_SHOT;
+		}
 		count(COUNTER_DROP_TOO_BIG);
-		if (!pkt.dont_fragment)
-			return TC_ACT_SHOT;
 		return icmp_send_back(skb, &pkt, ICMP_DEST_UNREACH,
 				      ICMP_FRAG_NEEDED, bpf_htonl(mtu),
 				      gateway);

@@ -112,9 +112,8 @@ broken:
 
 /* Does pkt exceed the MTU of the device it is to leave by? Sets *mtu to
  * that MTU when it does. A GSO skb is measured by its segments. Such a
- * packet would be dropped at the redirect, silently; the caller drops it
- * counted, and answers it when DF is set. (DF clear: RFC 4787 REQ-13a
- * asks the NAT to fragment it; sharenat does not, see conformance.md.) */
+ * packet would be dropped at the redirect, silently; the caller answers
+ * it when DF is set, and fragments it (fragmenter.h) when not. */
 static __always_inline bool too_big_for(const struct nat_ctx *c,
 					const struct packet *pkt,
 					__u32 ifindex, __u32 *mtu)

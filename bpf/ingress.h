@@ -17,6 +17,7 @@
 
 #include "flow.h"
 #include "fragment.h"
+#include "fragmenter.h"
 #include "icmp_error.h"
 #include "icmp_send.h"
 #include "rewrite.h"
@@ -25,7 +26,8 @@ enum ingress_verdict {
 	INGRESS_PASS,		/* to the host stack (or, from XDP, to tc) */
 	INGRESS_DROP,
 	INGRESS_REDIRECT,	/* to *ifindex */
-	INGRESS_STOLEN,		/* kept (tc only): see fragment_hold */
+	INGRESS_STOLEN,		/* kept or cut up (tc only): fragment_hold,
+				 * fragment_datagram */
 	INGRESS_ANSWERED,	/* made an ICMP error and redirected (tc only) */
 };
 
@@ -222,9 +224,14 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 				      ICMP_EXC_TTL, 0);
 	}
 	if (!c->xdp && too_big_for(c, &pkt, sbx->ifindex, &mtu)) {
+		if (!pkt.dont_fragment) {
+			enum counter why = fragment_datagram(c->ctx, &pkt, mtu);
+
+			count(why);
+			return why == COUNTER_FRAGMENTED ? INGRESS_STOLEN :
+							   INGRESS_DROP;
+		}
 		count(COUNTER_DROP_TOO_BIG);
-		if (!pkt.dont_fragment)
-			return INGRESS_DROP;
 		return ingress_answer(c, &pkt, ICMP_DEST_UNREACH,
 				      ICMP_FRAG_NEEDED, bpf_htonl(mtu));
 	}

@@ -167,6 +167,21 @@ struct {
 	__type(value, struct held_fragment);
 } frame_scratch SEC(".maps");
 
+/* datagram_copies: 0 -> one datagram being fragmented (fragmenter.h),
+ * per CPU, too large for the stack; used within one program run. Four
+ * frames' room, so that any piece's offset and length, which the verifier
+ * bounds one by one, fit inside it. */
+struct datagram_copy {
+	__u8 frame[4 * SHARENAT_HELD_FRAME_BYTES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct datagram_copy);
+} datagram_copies SEC(".maps");
+
 /* ip_ids: 0 -> the last IP identification egress gave a non-atomic
  * datagram (ip_id.h). One counter for all CPUs, so no two datagrams in a
  * row from one shared address share an id; only DF-clear datagrams and

@@ -409,6 +409,7 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(DROP_MALFORMED, "drop_malformed")				\
 	X(DROP_TTL_EXCEEDED, "drop_ttl_exceeded")			\
 	X(DROP_TOO_BIG, "drop_too_big")					\
+	X(FRAGMENTED, "fragmented")					\
 	X(DROP_NO_PORT, "drop_no_port")					\
 	X(DROP_FLOW_TABLE_FULL, "drop_flow_table_full")			\
 	X(DROP_STALE_FLOW, "drop_stale_flow")				\

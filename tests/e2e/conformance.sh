@@ -372,9 +372,10 @@ test_pmtu_upload() {
 # (RFC 5508 REQ-10, RFC 1812 4.3): TTL 1 gets "time exceeded" from the
 # gateway 169.254.1.1; with the shared device's MTU cut to 1300, a 1428-byte
 # DF packet gets "fragmentation needed, mtu 1300" (RFC 4787 REQ-13), and the
-# sandbox's kernel learns the path MTU from it.
+# sandbox's kernel learns the path MTU from it; without DF the NAT cuts it
+# into fragments and the answer comes back (REQ-13a).
 test_own_icmp_errors() {
-	local ns out before after mtu
+	local ns out before after mtu cut frag0 frag1
 
 	ns=$(sbx_ns 3)
 	before=$(counter icmp_error_sent) || fail "stats --json has no icmp_error_sent" || return
@@ -384,10 +385,15 @@ test_own_icmp_errors() {
 	ip -n "$HOST_NS" link set "$(shared_dev P)" mtu 1300 &&
 		ip -n "$(vpc_ns P)" link set srv mtu 1300 ||
 		fail "cannot set the MTU of $(shared_dev P) to 1300" || return
+	frag0=$(counter fragmented)
+	cut=$(in_ns "$ns" ping -n -c 1 -W 2 -M dont -s 1400 "$R1" 2>&1 | grep -m1 'icmp_seq=1')
+	frag1=$(counter fragmented)
 	out=$(in_ns "$ns" ping -n -c 1 -W 2 -M do -s 1400 "$R1" 2>&1 | grep -m1 'icmp_seq=1')
 	mtu=$(conf_route_mtu "$ns" "$R1")
 	ip -n "$HOST_NS" link set "$(shared_dev P)" mtu 1500
 	ip -n "$(vpc_ns P)" link set srv mtu 1500
+	[[ $cut == "1408 bytes from $R1"* ]] && [ "$frag1" = $((frag0 + 1)) ] ||
+		fail "1428-byte ping without DF over a 1300-byte shared device: '$cut', fragmented $frag0 -> $frag1; want an answer, cut up once (RFC 4787 REQ-13a)" || return
 	[[ $out == "From 169.254.1.1 "*"Frag needed and DF set (mtu = 1300)"* ]] ||
 		fail "1428-byte DF ping over a 1300-byte shared device: '$out', want frag needed from 169.254.1.1" || return
 	[ "$mtu" = 1300 ] || fail "sbx3's route to $R1 has mtu '$mtu', want 1300" || return

@@ -34,7 +34,9 @@
  *                    way in (drop_hairpin_no_flow, drop_icmp_error_no_flow,
  *                    drop_stale_flow): both counters move.
  *                    A held fragment (TC_ACT_STOLEN) moves fragment_held
- *                    and nothing else, and is a later fragment; a first
+ *                    and nothing else, and is a later fragment; a whole
+ *                    datagram cut up (fragmenter.h, TC_ACT_STOLEN) moves
+ *                    fragmented and nothing else; a first
  *                    fragment translated may also release held ones
  *                    (fragment_released, drop_fragment_unreleased,
  *                    drop_fragment_timeout, by any number: also the
@@ -53,8 +55,8 @@
  *                    (counted): the hairpin exception above, whose flow is
  *                    the outbound half's, made as RFC 4787 wants (hole
  *                    punching relies on it), and a new flow's first packet
- *                    too big for the shared device (drop_too_big): the
- *                    flow stays for the smaller ones that follow.
+ *                    too big for the shared device (drop_too_big, or cut
+ *                    up: fragmented): the flow stays for what follows.
  * pass_untouched     TC_ACT_OK and XDP_PASS hand on the frame unchanged.
  * ingress_owner      a packet redirected to a sandbox (ingress, XDP,
  *                    hairpin) goes to the sandbox of an existing flow: the
@@ -611,14 +613,25 @@ static void check_counters(const struct fz_case *c, const struct deltas *x,
 		ok = false;
 		why = "icmp_error_sent must move exactly with an error sent";
 	}
-	if (ok && (o == O_HELD) != (x->d[COUNTER_FRAGMENT_HELD] == 1)) {
+	if (ok && (o == O_HELD) != (x->d[COUNTER_FRAGMENT_HELD] +
+				    x->d[COUNTER_FRAGMENTED] == 1)) {
 		ok = false;
-		why = "fragment_held must move exactly with TC_ACT_STOLEN";
+		why = "fragment_held or fragmented must move exactly with "
+		      "TC_ACT_STOLEN";
 	}
-	if (ok && o == O_HELD && (x->drops || x->passes || x->translations ||
-				  !(in->ip && in->later))) {
+	if (ok && o == O_HELD && (x->drops || x->passes || x->translations)) {
 		ok = false;
-		why = "only a later fragment is held, and it moves nothing else";
+		why = "a fragment held or a datagram cut up moves no drop, pass "
+		      "or translation";
+	}
+	if (ok && x->d[COUNTER_FRAGMENT_HELD] && !(in->ip && in->later)) {
+		ok = false;
+		why = "held a frame that is no later fragment";
+	}
+	if (ok && x->d[COUNTER_FRAGMENTED] &&
+	    !(in->ip && !in->later && !in->first)) {
+		ok = false;
+		why = "cut up a frame that is no whole IPv4 datagram";
 	}
 	if (ok && (x->d[COUNTER_FRAGMENT_RELEASED] ||
 		   x->d[COUNTER_DROP_FRAGMENT_UNRELEASED]) &&
@@ -654,7 +667,8 @@ static void check_counters(const struct fz_case *c, const struct deltas *x,
 		why = "XDP_REDIRECT without ingress_translated";
 	}
 	if (ok && x->d[COUNTER_FLOW_CREATED] &&
-	    !x->d[COUNTER_EGRESS_TRANSLATED] && !x->d[COUNTER_DROP_TOO_BIG]) {
+	    !x->d[COUNTER_EGRESS_TRANSLATED] && !x->d[COUNTER_DROP_TOO_BIG] &&
+	    !x->d[COUNTER_FRAGMENTED]) {
 		ok = false;
 		why = "a flow was made for a packet that was not translated";
 	}
@@ -806,7 +820,8 @@ static void check_flow_accounting(const struct fz_case *c,
 		drop_ok &= c->after.ports_in_use[i] == c->before.ports_in_use[i];
 	/* A new flow's first packet too big for the shared device: the
 	 * flow stays for the smaller packets the sandbox sends next. */
-	if (!drop_ok && (hairpin || x->d[COUNTER_DROP_TOO_BIG])) {
+	if (!drop_ok && (hairpin || x->d[COUNTER_DROP_TOO_BIG] ||
+			 x->d[COUNTER_FRAGMENTED])) {
 		tallies[INV_DROP_NO_STATE].checked++;
 		tallies[INV_DROP_NO_STATE].exempt++;
 		return;

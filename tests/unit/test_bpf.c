@@ -76,9 +76,10 @@ static const struct frame_spec big_df_s1 = {
 	.tcp_flags = TCPF_ACK, .frag_off = 0x4000,
 };
 
+/* A CHECKSUM_PARTIAL segment: fragmenter.h cannot cut it up. */
 static const struct frame_spec big_s1 = {
 	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER,
-	.tcp_flags = TCPF_ACK, .may_fragment = true,
+	.tcp_flags = TCPF_ACK, .may_fragment = true, .l4_checksum_seed = true,
 };
 
 /* DF clear: a datagram that may yet be fragmented on the way. */
@@ -873,7 +874,7 @@ static const struct bpf_case bpf_cases[] = {
 	  .fill_in = fill_big, UNREACHABLE_FROM_GATEWAY(4),
 	  .icmp.rest = TEST_MTU,
 	  .counted = COUNTED(DROP_TOO_BIG) | COUNTED(ICMP_ERROR_SENT) },
-	{ "egress: no DF, larger than the shared device -> drop_too_big",
+	{ "egress: no DF, too big, checksum left to the NIC -> drop_too_big",
 	  .prepare = with_syn_flow, .hook = EGRESS, .in = &big_s1,
 	  .fill_in = fill_big, .verdict = TC_ACT_SHOT, .out = OUT_SAME,
 	  .counted = COUNTED(DROP_TOO_BIG) },

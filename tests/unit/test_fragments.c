@@ -4,7 +4,8 @@
  * first one's translation; one that comes before its first is held, then
  * sent back in at the device it came in on (here: loopback of the tests'
  * own network namespace, main.c) once the first has gone through; the
- * bounds and the timeout are counted drops.
+ * bounds and the timeout are counted drops. And fragmenter.h: a DF-clear
+ * datagram too big for its device is cut up and sent back in.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -305,6 +306,59 @@ START_TEST(test_ingress_fragment_for_host_passes)
 }
 END_TEST
 
+/* A DF-clear datagram larger than the device it leaves by (TEST_MTU) is
+ * cut into fragments, each sent back in at loopback, where they would be
+ * translated; put back together they are the datagram. */
+START_TEST(test_too_big_without_df_is_fragmented)
+{
+	static char payload[TEST_MTU + 200];
+	struct frame_spec big = from_sandbox(PROTO_UDP, SBX1, SANDBOX_PORT,
+					     SERVER, DNS_PORT);
+	uint8_t pieces[2][FRAME_MAX], whole[FRAME_MAX];
+	size_t len[2], ip_payload, first_data;
+	__u64 before[COUNTER_MAX];
+	int tap = loopback_tap();
+	struct run run;
+	unsigned int k;
+
+	memset(payload, 'f', sizeof(payload) - 1);
+	big.payload = payload;
+	big.may_fragment = true;
+	translate(PROTO_UDP, SBX1, SANDBOX_PORT, SERVER, DNS_PORT);
+	read_counters(before);
+	run_frame(EGRESS, &big, &run);
+	ck_assert_msg(run.verdict == TC_ACT_STOLEN, "verdict %s, want stolen "
+		      "(cut up)", verdict_name(EGRESS, run.verdict));
+	assert_counter_steps("fragmented", before, COUNTED(FRAGMENTED));
+
+	ip_payload = run.in_len - IP_OFF - IP_MIN_LEN;
+	first_data = (TEST_MTU - IP_MIN_LEN) & ~7u;
+	for (k = 0; k < 2; k++) {
+		const uint8_t *ip = pieces[k] + IP_OFF;
+
+		len[k] = tap_next(tap, pieces[k], sizeof(pieces[k]));
+		ck_assert_uint_eq(get_be32(ip + IP_SRC_OFF), SBX1);
+		ck_assert_msg(inet_checksum(ip, IP_MIN_LEN) == 0,
+			      "piece %u: IP header checksum wrong", k);
+		ck_assert_uint_eq(get_be16(ip + IP_TOT_LEN_OFF),
+				  len[k] - IP_OFF);
+		ck_assert_uint_le(len[k] - ETH_HDR_LEN, TEST_MTU);
+	}
+	ck_assert_uint_eq(get_be16(pieces[0] + IP_OFF + IP_FRAG_OFF), 0x2000);
+	ck_assert_uint_eq(get_be16(pieces[1] + IP_OFF + IP_FRAG_OFF),
+			  first_data / 8);
+	ck_assert_uint_eq(len[0] - IP_OFF - IP_MIN_LEN, first_data);
+	ck_assert_uint_eq(len[1] - IP_OFF - IP_MIN_LEN, ip_payload - first_data);
+	memcpy(whole, pieces[0] + IP_OFF + IP_MIN_LEN, first_data);
+	memcpy(whole + first_data, pieces[1] + IP_OFF + IP_MIN_LEN,
+	       ip_payload - first_data);
+	ck_assert_msg(!memcmp(whole, run.in + IP_OFF + IP_MIN_LEN, ip_payload),
+		      "the pieces put together are not the datagram");
+	ck_assert_msg(tap_is_quiet(tap), "more than two pieces");
+	close(tap);
+}
+END_TEST
+
 /* XDP keeps no per-datagram state: first fragments go on to tc. */
 START_TEST(test_xdp_hands_first_fragment_to_tc)
 {
@@ -339,6 +393,7 @@ Suite *fragments_suite(void)
 	tcase_add_test(tc, test_ingress_early_fragment_held_and_released);
 	tcase_add_test(tc, test_ingress_fragment_for_host_passes);
 	tcase_add_test(tc, test_xdp_hands_first_fragment_to_tc);
+	tcase_add_test(tc, test_too_big_without_df_is_fragmented);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
