@@ -32,6 +32,52 @@ static __always_inline long ctx_store(const struct nat_ctx *c, __u32 off,
 	return bpf_skb_store_bytes(c->ctx, off, from, len, 0);
 }
 
+/* Where the packet's linear data starts and ends. */
+static __always_inline void ctx_data(const struct nat_ctx *c, void **data,
+				     void **end)
+{
+	if (c->xdp) {
+		*data = (void *)(long)((struct xdp_md *)c->ctx)->data;
+		*end = (void *)(long)((struct xdp_md *)c->ctx)->data_end;
+	} else {
+		*data = (void *)(long)((struct __sk_buff *)c->ctx)->data;
+		*end = (void *)(long)((struct __sk_buff *)c->ctx)->data_end;
+	}
+}
+
+/* ctx_load without a helper call when the bytes lie in the linear data,
+ * as a small frame's headers always do; a GSO, paged or multi-buffer
+ * frame's may not, and take the helper. len must be a constant. */
+static __always_inline long ctx_load_fast(const struct nat_ctx *c, __u32 off,
+					  void *to, const __u32 len)
+{
+	void *data, *end;
+
+	ctx_data(c, &data, &end);
+	if (off <= 0xff && data + off + len <= end) {
+		__builtin_memcpy(to, data + off, len);
+		return 0;
+	}
+	return ctx_load(c, off, to, len);
+}
+
+/* ctx_store likewise. A direct write leaves a CHECKSUM_COMPLETE skb->csum
+ * as it was: only for changes that keep the packet's sum, a field and the
+ * checksum that covers it together. (At tc the verifier has the skb made
+ * writable before the program runs.) */
+static __always_inline long ctx_store_fast(const struct nat_ctx *c, __u32 off,
+					   const void *from, const __u32 len)
+{
+	void *data, *end;
+
+	ctx_data(c, &data, &end);
+	if (off <= 0xff && data + off + len <= end) {
+		__builtin_memcpy(data + off, from, len);
+		return 0;
+	}
+	return ctx_store(c, off, from, len);
+}
+
 static __always_inline __u32 ctx_len(const struct nat_ctx *c)
 {
 	if (c->xdp)

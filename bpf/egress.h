@@ -163,7 +163,7 @@ static __always_inline int hairpin(const struct nat_ctx *c,
 	flow_touch(target, pkt);
 	count_function(sbx->function_id, FUNCTION_PACKETS_IN);
 	if (rewrite_addr(c, pkt, IP_DADDR_OFF, pkt->dst_addr,
-			 target->nat_addr) ||
+			 target->nat_addr, false) ||
 	    rewrite_port(c, pkt, false, pkt->dst_port, target->nat_port) ||
 	    rewrite_macs(c, sbx->mac, sbx->host_mac))
 		return drop(COUNTER_DROP_MALFORMED);
@@ -242,9 +242,8 @@ static __always_inline int egress_later_fragment(const struct nat_ctx *c,
 						       TC_ACT_SHOT;
 	}
 	if (rewrite_addr(c, pkt, IP_SADDR_OFF, pkt->src_addr,
-			 first->nat_addr) ||
-	    ip_id_rewrite(c, pkt, first->nat_ip_id) ||
-	    decrement_ttl(c, pkt))
+			 first->nat_addr, true) ||
+	    ip_id_rewrite(c, pkt, first->nat_ip_id))
 		return drop(COUNTER_DROP_MALFORMED);
 	count(COUNTER_FRAGMENT_TRANSLATED);
 	neighbour.ipv4_nh = first->next_hop;
@@ -335,9 +334,9 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 
 	old_src = pkt.src_addr;
 	old_port = pkt.src_port;
-	if (rewrite_addr(&c, &pkt, IP_SADDR_OFF, old_src, flow->nat_addr) ||
-	    rewrite_port(&c, &pkt, true, old_port, flow->nat_port) ||
-	    decrement_ttl(&c, &pkt))
+	if (rewrite_addr(&c, &pkt, IP_SADDR_OFF, old_src, flow->nat_addr,
+			 true) ||
+	    rewrite_port(&c, &pkt, true, old_port, flow->nat_port))
 		return drop(COUNTER_DROP_MALFORMED);
 
 	count(COUNTER_EGRESS_TRANSLATED);

@@ -56,14 +56,14 @@ static __always_inline enum addr_owner addr_owner(__u32 attachment,
 	return ADDR_NOT_SHARED;
 }
 
-/* The rest of the way to the sandbox, for a translated packet: TTL, MACs,
- * and which device. */
+/* The rest of the way to the sandbox, for a packet translated, TTL
+ * included: MACs, and which device. */
 static __always_inline enum ingress_verdict
 deliver(const struct nat_ctx *c, const struct packet *pkt,
 	const struct sandbox *sbx, __u32 *ifindex)
 {
-	if (decrement_ttl(c, pkt) ||
-	    rewrite_macs(c, sbx->mac, sbx->host_mac)) {
+	(void)pkt;
+	if (rewrite_macs(c, sbx->mac, sbx->host_mac)) {
 		count(COUNTER_DROP_MALFORMED);
 		return INGRESS_DROP;
 	}
@@ -120,7 +120,8 @@ ingress_icmp_error(const struct nat_ctx *c, const struct packet *pkt,
 		return INGRESS_DROP;
 	}
 	if (translate_icmp_error(c, pkt, &in, true, IP_DADDR_OFF,
-				 flow->nat_addr, flow->nat_port)) {
+				 flow->nat_addr, flow->nat_port) ||
+	    decrement_ttl(c, pkt)) {
 		count(COUNTER_DROP_MALFORMED);
 		return INGRESS_DROP;
 	}
@@ -164,7 +165,7 @@ ingress_later_fragment(const struct nat_ctx *c, const struct packet *pkt,
 		return INGRESS_DROP;
 	}
 	if (rewrite_addr(c, pkt, IP_DADDR_OFF, pkt->dst_addr,
-			 first->nat_addr)) {
+			 first->nat_addr, true)) {
 		count(COUNTER_DROP_MALFORMED);
 		return INGRESS_DROP;
 	}
@@ -246,7 +247,7 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 	}
 
 	if (rewrite_addr(c, &pkt, IP_DADDR_OFF, pkt.dst_addr,
-			 flow->nat_addr) ||
+			 flow->nat_addr, true) ||
 	    rewrite_port(c, &pkt, false, pkt.dst_port, flow->nat_port)) {
 		count(COUNTER_DROP_MALFORMED);
 		return INGRESS_DROP;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Parse a frame into struct packet: the offsets of its headers and the
- * fields the NAT reads. Headers are copied out (ctx_load), so a non-linear
- * skb (GSO, paged data) or multi-buffer XDP frame parses like a linear one.
+ * fields the NAT reads. Headers are copied out (ctx_load_fast: straight
+ * from the linear data, else by helper), so a non-linear skb (GSO, paged
+ * data) or multi-buffer XDP frame parses like a linear one.
  */
 #ifndef SHARENAT_BPF_PARSE_H
 #define SHARENAT_BPF_PARSE_H
@@ -81,7 +82,7 @@ static __always_inline enum parse_result parse_l4(const struct nat_ctx *c,
 		struct tcphdr tcp;
 
 		if (!l4_header_fits(pkt, sizeof(tcp)) ||
-		    ctx_load(c, pkt->l4_off, &tcp, sizeof(tcp)))
+		    ctx_load_fast(c, pkt->l4_off, &tcp, sizeof(tcp)))
 			return PARSE_MALFORMED;
 		pkt->src_port = tcp.source;
 		pkt->dst_port = tcp.dest;
@@ -94,7 +95,7 @@ static __always_inline enum parse_result parse_l4(const struct nat_ctx *c,
 		struct udphdr udp;
 
 		if (!l4_header_fits(pkt, sizeof(udp)) ||
-		    ctx_load(c, pkt->l4_off, &udp, sizeof(udp)))
+		    ctx_load_fast(c, pkt->l4_off, &udp, sizeof(udp)))
 			return PARSE_MALFORMED;
 		pkt->src_port = udp.source;
 		pkt->dst_port = udp.dest;
@@ -106,7 +107,7 @@ static __always_inline enum parse_result parse_l4(const struct nat_ctx *c,
 		struct icmphdr icmp;
 
 		if (!l4_header_fits(pkt, sizeof(icmp)) ||
-		    ctx_load(c, pkt->l4_off, &icmp, sizeof(icmp)))
+		    ctx_load_fast(c, pkt->l4_off, &icmp, sizeof(icmp)))
 			return PARSE_MALFORMED;
 		pkt->icmp_type = icmp.type;
 		pkt->l4_csum_off = pkt->l4_off + offsetof(struct icmphdr, checksum);
@@ -138,7 +139,7 @@ static __always_inline enum parse_result parse_packet(const struct nat_ctx *c,
 	struct iphdr ip;
 	__u32 header_len;
 
-	if (ctx_load(c, 0, &eth, sizeof(eth)))
+	if (ctx_load_fast(c, 0, &eth, sizeof(eth)))
 		return PARSE_MALFORMED;
 	__builtin_memcpy(pkt->src_mac, eth.h_source, sizeof(pkt->src_mac));
 	if (eth.h_proto == bpf_htons(ETH_P_ARP))
@@ -147,7 +148,7 @@ static __always_inline enum parse_result parse_packet(const struct nat_ctx *c,
 		return PARSE_OTHER_ETHERTYPE;
 
 	pkt->l3_off = ETH_HLEN;
-	if (ctx_load(c, pkt->l3_off, &ip, sizeof(ip)))
+	if (ctx_load_fast(c, pkt->l3_off, &ip, sizeof(ip)))
 		return PARSE_MALFORMED;
 	header_len = ip.ihl * 4;
 	pkt->ip_total_len = bpf_ntohs(ip.tot_len);

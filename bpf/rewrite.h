@@ -75,39 +75,87 @@ static __always_inline int csum_replace_at(const struct nat_ctx *c,
 	return ctx_store(c, csum_off, &check, sizeof(check));
 }
 
+/* Bytes 8-19 of the IPv4 header: what a translation changes there. */
+struct ip_header_tail {
+	__u8 ttl;
+	__u8 protocol;
+	__sum16 check;
+	__be32 saddr;
+	__be32 daddr;
+};
+
+/* One's complement sum of a 32-bit value's two 16-bit words. */
+static __always_inline __u32 csum_words(__be32 value)
+{
+	return (value >> 16) + (value & 0xffff);
+}
+
+/*
+ * The IP header's part of a translation, in one read and one write: the
+ * source or destination address (addr_field_off; 0: none) replaced, TTL
+ * down by one if asked, and the header checksum updated for both by hand
+ * (RFC 1624: HC' = ~(~HC + ~m + m')). The fields change with the checksum
+ * that covers them, so the packet's sum, and a CHECKSUM_COMPLETE skb->csum,
+ * stay as they were.
+ */
+static __always_inline int rewrite_ip_header(const struct nat_ctx *c,
+					     const struct packet *pkt,
+					     __u32 addr_field_off,
+					     __be32 new_addr, bool ttl_down)
+{
+	struct ip_header_tail tail;
+	__u32 sum;
+	__be32 *addr;
+	__u16 word;
+
+	if (ctx_load_fast(c, pkt->l3_off + IP_TTL_OFF, &tail, sizeof(tail)))
+		return -1;
+	sum = (__u16)~tail.check;
+	if (ttl_down) {
+		__builtin_memcpy(&word, &tail, sizeof(word));
+		sum += (__u16)~word;
+		tail.ttl--;
+		__builtin_memcpy(&word, &tail, sizeof(word));
+		sum += word;
+	}
+	if (addr_field_off) {
+		addr = addr_field_off == IP_SADDR_OFF ? &tail.saddr :
+							&tail.daddr;
+		sum += csum_words(~*addr) + csum_words(new_addr);
+		*addr = new_addr;
+	}
+	tail.check = (__sum16)~csum_fold(sum);
+	return ctx_store_fast(c, pkt->l3_off + IP_TTL_OFF, &tail, sizeof(tail));
+}
+
 /* Replace the source (egress) or destination (ingress) address: the IP
- * header checksum and, for TCP and UDP, the pseudo-header in the L4 one. */
+ * header (and its TTL, if ttl_down) and, for TCP and UDP, the
+ * pseudo-header in the L4 checksum. */
 static __always_inline int rewrite_addr(const struct nat_ctx *c,
 					const struct packet *pkt,
 					__u32 addr_field_off,
-					__be32 old_addr, __be32 new_addr)
+					__be32 old_addr, __be32 new_addr,
+					bool ttl_down)
 {
 	bool udp = pkt->proto == IPPROTO_UDP;
-	__u32 ip_csum_off = pkt->l3_off + IP_CSUM_OFF;
 
 	/* A later fragment carries no L4 header: its datagram's checksum
 	 * was fixed in the first fragment. */
 	bool l4 = pkt->proto != IPPROTO_ICMP &&
 		  pkt->fragment != FRAGMENT_LATER;
 
-	if (c->xdp) {
-		if ((l4 && csum_replace_at(c, pkt->l4_csum_off, old_addr,
-					   new_addr, udp)) ||
-		    csum_replace_at(c, ip_csum_off, old_addr, new_addr, false))
+	if (l4 && c->xdp) {
+		if (csum_replace_at(c, pkt->l4_csum_off, old_addr, new_addr,
+				    udp))
 			return -1;
-	} else {
-		if (l4 &&
-		    bpf_l4_csum_replace(c->ctx, pkt->l4_csum_off, old_addr,
-					new_addr, BPF_F_PSEUDO_HDR |
-					sizeof(new_addr) |
-					(udp ? BPF_F_MARK_MANGLED_0 : 0)))
-			return -1;
-		if (bpf_l3_csum_replace(c->ctx, ip_csum_off, old_addr,
-					new_addr, sizeof(new_addr)))
-			return -1;
+	} else if (l4 && bpf_l4_csum_replace(c->ctx, pkt->l4_csum_off,
+					     old_addr, new_addr,
+					     BPF_F_PSEUDO_HDR |
+					     sizeof(new_addr) |
+					     (udp ? BPF_F_MARK_MANGLED_0 : 0))) {
+		return -1;
 	}
-	return ctx_store(c, pkt->l3_off + addr_field_off, &new_addr,
-			 sizeof(new_addr));
+	return rewrite_ip_header(c, pkt, addr_field_off, new_addr, ttl_down);
 }
 
 /* Replace a 16-bit field covered by the checksum at csum_off. */
@@ -134,7 +182,7 @@ static __always_inline int rewrite_u16(const struct nat_ctx *c,
 				       (udp ? BPF_F_MARK_MANGLED_0 : 0))) {
 		return -1;
 	}
-	return ctx_store(c, field_off, &new_value, sizeof(new_value));
+	return ctx_store_fast(c, field_off, &new_value, sizeof(new_value));
 }
 
 /* Offset of the field that holds the local end's port: the source port
@@ -169,26 +217,24 @@ static __always_inline int rewrite_port(const struct nat_ctx *c,
 			   new_port);
 }
 
-/* A router decrements TTL. The IP checksum covers TTL as the high byte of
- * the (ttl, protocol) 16-bit word, so that word is what gets replaced. */
+/* A router decrements TTL. */
 static __always_inline int decrement_ttl(const struct nat_ctx *c,
 					 const struct packet *pkt)
 {
-	__be16 old_word = bpf_htons((__u16)pkt->ttl << 8 | pkt->proto);
-	__be16 new_word = bpf_htons((__u16)(pkt->ttl - 1) << 8 | pkt->proto);
-
-	return rewrite_u16(c, pkt->l3_off + IP_CSUM_OFF, false, true,
-			   pkt->l3_off + IP_TTL_OFF, old_word, new_word);
+	return rewrite_ip_header(c, pkt, 0, 0, true);
 }
 
 static __always_inline int rewrite_macs(const struct nat_ctx *c,
 					const __u8 *dst_mac,
 					const __u8 *src_mac)
 {
-	if (ctx_store(c, offsetof(struct ethhdr, h_dest), dst_mac, ETH_ALEN))
-		return -1;
-	return ctx_store(c, offsetof(struct ethhdr, h_source), src_mac,
-			 ETH_ALEN);
+	__u8 macs[2 * ETH_ALEN];
+
+	/* Not covered by any checksum, nor by a CHECKSUM_COMPLETE sum. */
+	__builtin_memcpy(macs, dst_mac, ETH_ALEN);
+	__builtin_memcpy(macs + ETH_ALEN, src_mac, ETH_ALEN);
+	return ctx_store_fast(c, offsetof(struct ethhdr, h_dest), macs,
+			      sizeof(macs));
 }
 
 #endif /* SHARENAT_BPF_REWRITE_H */
