@@ -35,6 +35,15 @@ the shell reads.
         each learns its mapping from the echo server, writes it to
         DIR/ROLE, and then a punches b's endpoint, b sends to a's, a answers.
         Prints "mapped EP", "heard DATA from EP" or "heard nothing".
+  tcp-hairpin ROLE SERVER PORT SPORT DIR
+        the same for TCP: ROLE a or b learns its mapping from the greeting
+        of the held-connection server (kept open, so the mapping stays),
+        writes it to DIR/ROLE, then connects from SPORT to the other's
+        endpoint: a first (its SYN is filtered), b once a's SYN is out, so
+        a's connect completes by simultaneous open. Each sends one line and
+        reads the other's; all within 12 s. Prints "mapped EP", "connected
+        to EP" or "no connection to EP: ERROR", "heard LINE" or "heard
+        nothing".
   frag-ask SRC SPORT SERVER PORT SIZE WAIT
         a SIZE-byte UDP datagram from SRC:SPORT to SERVER:PORT in 1480-byte
         IP fragments, sent last fragment first (raw socket); prints the
@@ -46,6 +55,7 @@ the shell reads.
         from EP" for each question.
 """
 import os
+import select
 import socket
 import struct
 import sys
@@ -265,6 +275,85 @@ def hairpin(role, server, port, sport, folder):
     return 0
 
 
+def tcp_hairpin(role, server, port, sport, folder):
+    end = time.monotonic() + 12
+
+    def left(most):
+        return max(0.1, min(most, end - time.monotonic()))
+
+    def tcp_socket():
+        # Two sockets on SPORT: the held connection and the hairpin one.
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind(("0.0.0.0", int(sport)))
+        return s
+
+    def wait_file(name):
+        path = os.path.join(folder, name)
+        while time.monotonic() < end:
+            if os.path.exists(path):
+                return open(path).read().strip()
+            time.sleep(0.05)
+        return None
+
+    def mark(name, text=""):
+        with open(os.path.join(folder, name + ".tmp"), "w") as f:
+            f.write(text)
+        os.rename(os.path.join(folder, name + ".tmp"),
+                  os.path.join(folder, name))
+
+    held = tcp_socket()
+    held.settimeout(left(3))
+    try:
+        held.connect((server, int(port)))
+        # The greeting is "NAME PEER": PEER is our mapping.
+        mine = held.makefile("rb").readline().decode().split()[1]
+    except (OSError, IndexError):
+        print("no mapping from the server")
+        return 1
+    print("mapped %s" % mine, flush=True)
+    mark(role, mine)
+
+    other = wait_file("b" if role == "a" else "a")
+    if not other:
+        print("the other side never mapped")
+        return 1
+    addr, p = other.rsplit(":", 1)
+    s = tcp_socket()
+    try:
+        if role == "a":
+            # The SYN goes out now and is dropped: b's filter does not
+            # know a yet. b's SYN then meets this socket in SYN-SENT.
+            s.setblocking(False)
+            s.connect_ex((addr, int(p)))
+            mark("syn-sent")
+            ready = select.select([], [s], [], left(8))[1]
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if not ready or err:
+                raise OSError(os.strerror(err) if err else "timed out")
+        else:
+            if wait_file("syn-sent") is None:
+                print("a never sent its SYN")
+                return 1
+            s.settimeout(left(8))
+            s.connect((addr, int(p)))
+    except OSError as e:
+        print("no connection to %s: %s" % (other, e), flush=True)
+        return 1
+    print("connected to %s:%d" % s.getpeername(), flush=True)
+    s.settimeout(left(3))
+    try:
+        s.sendall(b"hello-from-%s\n" % role.encode())
+        line = s.makefile("rb").readline().decode().strip()
+    except OSError:
+        line = ""
+    print("heard %s" % (line or "nothing"), flush=True)
+    s.close()
+    held.close()
+    return 0 if line else 1
+
+
 FRAGMENT_DATA = 1480  # bytes of IP payload per fragment: a 1500-byte MTU
 
 
@@ -345,6 +434,7 @@ COMMANDS = {
     "udp-echo": udp_echo,
     "tcp-timeline": tcp_timeline,
     "hairpin": hairpin,
+    "tcp-hairpin": tcp_hairpin,
     "frag-ask": frag_ask,
     "frag-answer": frag_answer,
 }

@@ -694,7 +694,7 @@ test_outbound_icmp_error() {
 		fail "icmp_error_translated went $tr0 -> $tr1, want +1" || return
 }
 
-# ---- e. hairpinning (RFC 4787 REQ-9, 9a) --------------------------------------
+# ---- e. hairpinning (RFC 4787 REQ-9, 9a; RFC 5382 REQ-8) ----------------------
 
 # Two sandboxes of vpcS learn their shared endpoints from the echo server.
 # a punches b's endpoint (dropped: b's filter does not know a yet), b sends
@@ -751,6 +751,50 @@ test_hairpinned_icmp_error() {
 		fail "sbx2 got '$out', want the port unreachable from sbx1 (icmp_error_translated $tr0 -> $tr1: the error was translated but not hairpinned)" || return
 }
 
+# TCP hairpinning (RFC 5382 REQ-8) through a simultaneous open (REQ-2):
+# sbx1 (a) and sbx2 (b) learn their TCP mappings from vpcS's greeting and
+# keep that connection open, so each mapping stays; then each connects from
+# the same port to the other's shared endpoint. a's SYN goes first and is
+# filtered (drop_hairpin_no_flow: b has no flow to a yet); b's SYN,
+# hairpinned, meets a's socket in SYN-SENT (nothing listens on sbx1), which
+# answers SYN-ACK: both connects complete, a's by simultaneous open, and
+# each hears the other's line. Both flows use the mapping the server saw
+# (endpoint-independent, REQ-1).
+test_tcp_hairpinning() {
+	local dir=$E2E_TMP/tcp-hairpin pid_a pid_b a b ma mb ep hp0 hp1 nf0 nf1
+
+	mkdir -p "$dir"
+	hp0=$(counter hairpinned) && nf0=$(counter drop_hairpin_no_flow) ||
+		fail "cannot read stats --json" || return
+	peer "$(sbx_ns 1)" tcp-hairpin a "$SERVER" "$HOLD_PORT" 43101 "$dir" >"$dir/a.out" 2>&1 &
+	pid_a=$!
+	peer "$(sbx_ns 2)" tcp-hairpin b "$SERVER" "$HOLD_PORT" 43102 "$dir" >"$dir/b.out" 2>&1 &
+	pid_b=$!
+	wait "$pid_a" "$pid_b"
+	a=$(cat "$dir/a.out") b=$(cat "$dir/b.out")
+	hp1=$(counter hairpinned) && nf1=$(counter drop_hairpin_no_flow)
+	ma=$(sed -n 's/^mapped //p' <<<"$a")
+	mb=$(sed -n 's/^mapped //p' <<<"$b")
+	[ -n "$ma" ] && [ -n "$mb" ] ||
+		fail "no mappings: a '$(tr '\n' '|' <<<"$a")', b '$(tr '\n' '|' <<<"$b")'" || return
+	[[ $ma == "$SHARED:"* && $mb == "$SHARED:"* && $ma != "$mb" ]] ||
+		fail "mappings $ma and $mb" || return
+	grep -qx "connected to $mb" <<<"$a" && grep -qx "connected to $ma" <<<"$b" ||
+		fail "no connection: sbx1 ($ma) '$(tr '\n' '|' <<<"$a")', sbx2 ($mb) '$(tr '\n' '|' <<<"$b")' (hairpinned $hp0 -> $hp1, drop_hairpin_no_flow $nf0 -> $nf1)" || return
+	grep -qx "heard hello-from-b" <<<"$a" && grep -qx "heard hello-from-a" <<<"$b" ||
+		fail "lines: sbx1 '$(grep heard <<<"$a")', sbx2 '$(grep heard <<<"$b")', want each the other's hello" || return
+	ep=$(flow_field tcp 100.64.0.1:43101 "$mb" shared_endpoint)
+	[ "$ep" = "$ma" ] ||
+		fail "flow 100.64.0.1:43101 -> $mb has shared endpoint '$ep', want $ma (the server's)" || return
+	ep=$(flow_field tcp 100.64.0.2:43102 "$ma" shared_endpoint)
+	[ "$ep" = "$mb" ] ||
+		fail "flow 100.64.0.2:43102 -> $ma has shared endpoint '$ep', want $mb (the server's)" || return
+	[ "$hp1" -ge $((hp0 + 5)) ] ||
+		fail "hairpinned went $hp0 -> $hp1, want +5 (SYN, SYN-ACK, ACK, two lines)" || return
+	[ "$nf1" -ge $((nf0 + 1)) ] ||
+		fail "drop_hairpin_no_flow went $nf0 -> $nf1, want +1 (a's first SYN)" || return
+}
+
 test_teardown() {
 	local n fn vpc out status
 
@@ -799,6 +843,7 @@ main() {
 	run_test port_range_probing
 	run_test outbound_icmp_error
 	run_test hairpinning
+	run_test tcp_hairpinning
 	run_test hairpinned_icmp_error
 	run_test teardown
 	e2e_summary
