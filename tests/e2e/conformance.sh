@@ -61,7 +61,6 @@ declare -A ATTACH_ARGS=(
 declare -A FUNCTION_OF=([1]=fS [2]=fS [3]=fP [4]=fT [5]=fM [6]=fM [7]=fR)
 VPCS=(S T M R P)
 SANDBOXES=(1 2 3 4 5 6 7)
-SERVER_PIDS=()
 ATTACHED=()
 FUNCTIONS=()
 ADDED=()
@@ -135,22 +134,11 @@ endpoint_of() {
 }
 
 start_server() {
-	local vpc=$1 ready=$E2E_TMP/server-$1.ready
-
-	in_ns "$(vpc_ns "$vpc")" timeout $((SERVER_SECONDS + 10)) "$E2E_PYTHON" \
-		"$E2E_DIR/vpc_server.py" "vpc$vpc" "$SERVER" "$E2E_TMP/server-$vpc.log" \
-		"$SERVER_SECONDS" >"$ready" 2>"$E2E_TMP/server-$vpc.err" </dev/null &
-	SERVER_PIDS+=($!)
-	wait_until 50 grep -qx ready "$ready"
+	vpc_server_start "$(vpc_ns "$1")" "$1"
 }
 
 stop_servers() {
-	local pid
-
-	for pid in "${SERVER_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	SERVER_PIDS=()
+	kill_servers
 	conf_stop
 }
 

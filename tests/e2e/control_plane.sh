@@ -35,7 +35,6 @@ STREAM_SECONDS=170	# and the streams after this
 SPARES=(1 2 3 4 5 6)
 KILL_ROUNDS=40
 BENCH_SANDBOXES=50
-SERVER_PIDS=()
 STREAMS=()		# NAME:N:PROTO of each running stream
 
 vpc_ns() { echo "$PREFIX-vpcA"; }
@@ -69,12 +68,7 @@ start_servers() {
 }
 
 stop_servers() {
-	local pid
-
-	for pid in "${SERVER_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	SERVER_PIDS=()
+	kill_servers
 }
 
 # udp_ask N LINE: one datagram from sandbox N to the echo server; prints

@@ -131,6 +131,33 @@ cli_error_by() {
 	[ -z "$out" ] || fail "'sharenat $*' printed '$out'" || return
 }
 
+# ---- servers -------------------------------------------------------------------
+
+SERVER_PIDS=()
+
+# vpc_server_start NS NAME: vpc_server.py, named NAME, on $SERVER in
+# namespace NS for SERVER_SECONDS; its log is $E2E_TMP/server-NAME.log.
+# Returns once it is ready.
+vpc_server_start() {
+	local ns=$1 name=$2 ready=$E2E_TMP/server-$2.ready
+
+	in_ns "$ns" timeout $((SERVER_SECONDS + 10)) "$E2E_PYTHON" \
+		"$E2E_DIR/vpc_server.py" "vpc$name" "$SERVER" "$E2E_TMP/server-$name.log" \
+		"$SERVER_SECONDS" >"$ready" 2>"$E2E_TMP/server-$name.err" </dev/null &
+	SERVER_PIDS+=($!)
+	wait_until 50 grep -qx ready "$ready"
+}
+
+# kill_servers: every process in SERVER_PIDS.
+kill_servers() {
+	local pid
+
+	for pid in "${SERVER_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	SERVER_PIDS=()
+}
+
 # ---- start and cleanup, shared by every script --------------------------------
 
 # e2e_cleanup: what every script's cleanup does, once: stop its servers,

@@ -56,7 +56,6 @@ declare -A VPC_OF=([1]=A [2]=A [3]=B [4]=B [5]=A [6]=A [7]=A [8]=C [9]=D [10]=E 
 ADDED=()		# sandboxes added to sharenat, in order
 FUNCTIONS=()		# functions added
 ATTACHED=()		# vpcs whose device is attached
-SERVER_PIDS=()
 
 # Names that exist once topo_init has chosen PREFIX.
 vpc_ns() { echo "$PREFIX-vpc$1"; }
@@ -70,25 +69,16 @@ tap_dev() { echo "${PREFIX}t$1"; }
 # start_server X: vpc_server.py in vpcX, logging what it saw to
 # $E2E_TMP/server-X.log.
 start_server() {
-	local vpc=$1 ready=$E2E_TMP/server-$1.ready
+	local vpc=$1
 
 	: >"$E2E_TMP/server-$vpc.log"
 	in_ns "$(vpc_ns "$vpc")" sysctl -qw net.ipv4.ip_default_ttl="${VPC_TTL[$vpc]}" ||
 		return 1
-	in_ns "$(vpc_ns "$vpc")" timeout $((SERVER_SECONDS + 10)) "$E2E_PYTHON" \
-		"$E2E_DIR/vpc_server.py" "vpc$vpc" "$SERVER" "$E2E_TMP/server-$vpc.log" \
-		"$SERVER_SECONDS" >"$ready" 2>"$E2E_TMP/server-$vpc.err" </dev/null &
-	SERVER_PIDS+=($!)
-	wait_until 50 grep -qx ready "$ready"
+	vpc_server_start "$(vpc_ns "$vpc")" "$vpc"
 }
 
 stop_servers() {
-	local pid
-
-	for pid in "${SERVER_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	SERVER_PIDS=()
+	kill_servers
 }
 
 # attach X ARGS...: attach vpcX's device to the subnet with the shared
