@@ -1,64 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The fuzzer's probe: see probe.h. The maps are declared as bpf/maps.h
- * declares them (same types, keys and values), unpinned; the loader
- * points each at the map of the skeleton under test before loading.
+ * The fuzzer's probe: see probe.h. Its maps are bpf/maps.h's own; the
+ * loader unpins each and points it at the map of the skeleton under test
+ * before loading.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
+#include "maps.h"
 #include "probe.h"
 
 extern __s64 bpf_map_sum_elem_count(const struct bpf_map *map) __ksym;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SHARENAT_MAX_FLOW_ENTRIES);
-	__type(key, struct flow_key);
-	__type(value, struct flow);
-} flows SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SHARENAT_MAX_MAPPINGS);
-	__type(key, struct mapping_key);
-	__type(value, struct mapping);
-} mappings SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SHARENAT_MAX_MAPPINGS);
-	__type(key, struct port_key);
-	__type(value, struct port_hold);
-} ports SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, SHARENAT_MAX_FRAGMENTED);
-	__type(key, struct fragment_key);
-	__type(value, struct fragment);
-} fragments SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SHARENAT_MAX_SANDBOXES);
-	__type(key, __be32);
-	__type(value, struct sandbox);
-} sandboxes SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, COUNTER_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SHARENAT_MAX_FUNCTIONS);
-	__type(key, __u32);
-	__type(value, struct function_counters);
-} function_counters SEC(".maps");
 
 /* Set by the loader before loading: constants to the verifier, so the
  * loops below are as short as the machine and the world are. */
@@ -66,7 +18,7 @@ const volatile __u32 nr_cpus = 1;
 const volatile __u32 sandbox_count;
 const volatile __be32 sandbox_addrs[PROBE_MAX_SANDBOXES];
 const volatile __u32 function_count;
-const volatile __u32 function_ids[PROBE_MAX_FUNCTIONS];
+const volatile __u32 probe_function_ids[PROBE_MAX_FUNCTIONS];
 
 struct probe_snapshot snapshot;
 
@@ -95,7 +47,7 @@ int probe(void *ctx)
 		if (i >= function_count)
 			break;
 		for (cpu = 0; cpu < PROBE_MAX_CPUS && cpu < nr_cpus; cpu++) {
-			__u32 key = function_ids[i];
+			__u32 key = probe_function_ids[i];
 			struct function_counters *value =
 				bpf_map_lookup_percpu_elem(&function_counters,
 							   &key, cpu);

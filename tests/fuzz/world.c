@@ -277,34 +277,27 @@ static void configure_sandboxes(void)
 	    &fz_devices[DEV_TAP].ifindex);
 }
 
-/* The probe shares the skeleton's maps. */
+/* The probe shares the skeleton's maps: every one of bpf/maps.h, by name. */
 static void load_probe(void)
 {
-	struct {
-		struct bpf_map *probe_map, *skel_map;
-	} maps[] = {
-		{ NULL, skel->maps.flows }, { NULL, skel->maps.mappings },
-		{ NULL, skel->maps.ports }, { NULL, skel->maps.fragments },
-		{ NULL, skel->maps.sandboxes }, { NULL, skel->maps.counters },
-		{ NULL, skel->maps.function_counters },
-	};
+	struct bpf_map *map, *skel_map;
 	unsigned int i;
 	int err;
 
 	fz_probe = fuzz_probe__open();
 	ck_assert_msg(fz_probe, "opening the probe: %s", strerror(errno));
-	maps[0].probe_map = fz_probe->maps.flows;
-	maps[1].probe_map = fz_probe->maps.mappings;
-	maps[2].probe_map = fz_probe->maps.ports;
-	maps[3].probe_map = fz_probe->maps.fragments;
-	maps[4].probe_map = fz_probe->maps.sandboxes;
-	maps[5].probe_map = fz_probe->maps.counters;
-	maps[6].probe_map = fz_probe->maps.function_counters;
-	for (i = 0; i < ARRAY_SIZE(maps); i++) {
-		err = bpf_map__reuse_fd(maps[i].probe_map,
-					bpf_map__fd(maps[i].skel_map));
+	bpf_object__for_each_map(map, fz_probe->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		skel_map = bpf_object__find_map_by_name(skel->obj,
+							bpf_map__name(map));
+		ck_assert_msg(skel_map, "probe: the skeleton has no map %s",
+			      bpf_map__name(map));
+		err = bpf_map__set_pin_path(map, NULL);
+		if (!err)
+			err = bpf_map__reuse_fd(map, bpf_map__fd(skel_map));
 		ck_assert_msg(!err, "probe: reusing map %s: %s",
-			      bpf_map__name(maps[i].skel_map), strerror(-err));
+			      bpf_map__name(map), strerror(-err));
 	}
 	fz_probe->rodata->nr_cpus = (__u32)libbpf_num_possible_cpus();
 	ck_assert_uint_le(fz_probe->rodata->nr_cpus, PROBE_MAX_CPUS);
@@ -314,7 +307,7 @@ static void load_probe(void)
 			htonl(fz_sandboxes[i].addr);
 	fz_probe->rodata->function_count = fz_function_count;
 	for (i = 0; i < fz_function_count; i++)
-		fz_probe->rodata->function_ids[i] = fz_function_ids[i];
+		fz_probe->rodata->probe_function_ids[i] = fz_function_ids[i];
 	err = fuzz_probe__load(fz_probe);
 	ck_assert_msg(!err, "loading the probe failed: %s (it needs "
 		      "bpf_map_sum_elem_count, Linux 6.6)", strerror(-err));
