@@ -3,7 +3,8 @@
 # Pieces of customer network that the conformance tests
 # (tests/e2e/conformance.sh) and the netfilter comparison
 # (tools/compare-netfilter.sh) both build, on top of tools/topology.sh
-# (source that first: these use in_ns, PREFIX and TOPO_NAMESPACES).
+# (source that first: these use in_ns, wait_until, PREFIX and
+# TOPO_NAMESPACES).
 #
 # A STUN server for RFC 5780 discovery (coturn):
 #   conf_stun_server NS DIR ADDR OTHER_ADDR
@@ -67,26 +68,13 @@ conf_stun_server() {
 	in_ns "$ns" timeout 300 turnserver -c "$dir/turnserver.conf" \
 		>"$dir/turnserver.log" 2>&1 </dev/null &
 	CONF_PIDS+=($!)
-	conf_wait 50 conf_udp_listening "$ns" "$addr" "$CONF_STUN_PORT" &&
-		conf_wait 50 conf_udp_listening "$ns" "$other" $((CONF_STUN_PORT + 1))
+	wait_until 50 conf_udp_listening "$ns" "$addr" "$CONF_STUN_PORT" &&
+		wait_until 50 conf_udp_listening "$ns" "$other" $((CONF_STUN_PORT + 1))
 }
 
 # conf_udp_listening NS ADDR PORT
 conf_udp_listening() {
 	[ -n "$(in_ns "$1" ss -Hlun "src $2:$3")" ]
-}
-
-# conf_wait TRIES CMD...: retry CMD every 0.1 s, at most TRIES times.
-conf_wait() {
-	local tries=$1
-
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		tries=$((tries - 1))
-		sleep 0.1
-	done
-	return 1
 }
 
 # conf_natdiscovery NS LOCAL_ADDR SERVER ARGS...: turnutils_natdiscovery
@@ -159,7 +147,7 @@ conf_sha_server() {
 	in_ns "$1" timeout 60 socat TCP4-LISTEN:"$3",bind="$2",reuseaddr \
 		SYSTEM:sha256sum </dev/null 2>/dev/null &
 	CONF_PIDS+=($!)
-	conf_wait 50 conf_tcp_listening "$1" "$2" "$3"
+	wait_until 50 conf_tcp_listening "$1" "$2" "$3"
 }
 
 # conf_tcp_listening NS ADDR PORT

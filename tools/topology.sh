@@ -27,6 +27,20 @@ in_ns() {
 	nsenter --net=/run/netns/"$ns" "$@"
 }
 
+# wait_until TRIES CMD...: retry CMD every 0.1 s, at most TRIES times;
+# for servers that need a moment to listen.
+wait_until() {
+	local tries=$1
+
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		tries=$((tries - 1))
+		sleep 0.1
+	done
+	return 1
+}
+
 # sharenat, in the host namespace, on this run's pin directory.
 sn() {
 	in_ns "$HOST_NS" "$SHARENAT" --pin-dir "$PIN_DIR" "$@"

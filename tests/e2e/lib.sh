@@ -87,20 +87,6 @@ counter() {
 	query stats "d['$1']"
 }
 
-# wait_until TRIES CMD...: retry CMD every 0.1 s, at most TRIES times;
-# for servers that need a moment to listen.
-wait_until() {
-	local tries=$1
-
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		tries=$((tries - 1))
-		sleep 0.1
-	done
-	return 1
-}
-
 # listening NS tcp|udp PORT: something in namespace NS listens on PORT.
 listening() {
 	local flag=-Hltn
