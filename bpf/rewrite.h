@@ -28,6 +28,12 @@ static __always_inline __u16 csum_fold(__u32 sum)
 	return (__u16)sum;
 }
 
+/* One's complement sum of a 32-bit value's two 16-bit words. */
+static __always_inline __u32 csum_words(__be32 value)
+{
+	return (value >> 16) + (value & 0xffff);
+}
+
 /*
  * Does the L4 checksum field hold the pseudo-header seed of a
  * CHECKSUM_PARTIAL skb instead of a checksum? A complete checksum equals
@@ -36,18 +42,16 @@ static __always_inline __u16 csum_fold(__u32 sum)
  */
 static __always_inline bool l4_csum_is_seed(const struct packet *pkt)
 {
-	__be32 pseudo[3];
+	__be32 proto_len;
 
 	if (pkt->proto == IPPROTO_ICMP)
 		return false;
-	pseudo[0] = pkt->src_addr;
-	pseudo[1] = pkt->dst_addr;
-	pseudo[2] = bpf_htonl((__u32)pkt->proto << 16 |
+	proto_len = bpf_htonl((__u32)pkt->proto << 16 |
 			      (__u32)(pkt->ip_total_len -
 				      (pkt->l4_off - pkt->l3_off)));
-	return pkt->l4_csum ==
-	       csum_fold((__u32)bpf_csum_diff(NULL, 0, pseudo, sizeof(pseudo),
-					      0));
+	return pkt->l4_csum == csum_fold(csum_words(pkt->src_addr) +
+					 csum_words(pkt->dst_addr) +
+					 csum_words(proto_len));
 }
 
 /* Update the checksum at csum_off for a covered value going from `from` to
@@ -83,12 +87,6 @@ struct ip_header_tail {
 	__be32 saddr;
 	__be32 daddr;
 };
-
-/* One's complement sum of a 32-bit value's two 16-bit words. */
-static __always_inline __u32 csum_words(__be32 value)
-{
-	return (value >> 16) + (value & 0xffff);
-}
 
 /*
  * The IP header's part of a translation, in one read and one write: the
