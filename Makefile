@@ -24,7 +24,7 @@ BPF_SRCS   := $(wildcard bpf/*.h) bpf/sharenat.bpf.c include/sharenat.h
 USER_LIB   := user/parse.c user/error.c user/pins.c user/tc.c user/netdev.c \
               user/map_iter.c user/xdp.c user/security_group.c \
               user/attachment.c user/function.c user/sandbox.c user/flows.c \
-              user/counters.c user/latency.c user/apply.c \
+              user/counters.c user/counter_slots.c user/latency.c user/apply.c \
               user/apply_parse.c user/apply_state.c user/apply_plan.c \
               user/apply_run.c user/apply_write.c
 USER_CLI   := user/main.c user/cli.c user/output.c user/bench_attach.c

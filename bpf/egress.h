@@ -307,7 +307,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	if (!flow) {
 		flow = new_egress_flow(&pkt, sbx, &key, &why);
 		if (!flow) {
-			count_refused(pkt.src_addr);
+			count_refused(sbx);
 			count(why);
 			return refuse_new_flow(skb, &pkt, why);
 		}
@@ -340,7 +340,8 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 		return drop(COUNTER_DROP_MALFORMED);
 
 	count(COUNTER_EGRESS_TRANSLATED);
-	count_traffic(key.src_addr, flow->ifindex, true, skb->len);
+	count_traffic(sbx->counter_slot, flow->attachment_slot, true,
+		      skb->len);
 	if (flow->hairpin)
 		return hairpin(&c, &pkt, flow);
 	if (!ip_id_is_atomic(&pkt)) {

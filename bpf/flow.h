@@ -626,11 +626,13 @@ flow_insert_pair(const struct packet *pkt, struct sandbox *sbx,
 		.nat_addr = pkt->src_addr,
 		.nat_port = pkt->src_port,
 		.ifindex = sbx->ifindex,
+		.attachment_slot = att->counter_slot,
 		.last_seen_ns = now,
 	};
 	struct flow forward = {
 		.ifindex = att->ifindex,
 		.next_hop = next_hop,
+		.attachment_slot = att->counter_slot,
 		.last_seen_ns = now,
 	};
 	struct flow *flow;

@@ -240,12 +240,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } latency SEC(".maps");
 
-/* attachment_counters: shared-device ifindex -> struct traffic_counters;
- * sandbox_counters: sandbox address -> struct traffic_counters; per CPU.
- * Made by the programs on an object's first packet, removed by the CLI
- * with the object (detach, sandbox del). Read (summed) by `stats`. */
+/* attachment_counters, sandbox_counters: counter_slot -> struct
+ * traffic_counters, per CPU; an object's slot is in its entry (and, for
+ * attachments, in every flow entry through it). Written by both programs;
+ * a slot is zeroed and handed out by the CLI with the object (attach,
+ * sandbox add) and given back with it. Read (summed) by `stats`. Arrays,
+ * not hashes keyed by the object: a lookup the verifier inlines. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SHARENAT_MAX_ATTACHMENTS);
 	__type(key, __u32);
 	__type(value, struct traffic_counters);
@@ -253,34 +255,33 @@ struct {
 } attachment_counters SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SHARENAT_MAX_SANDBOXES);
-	__type(key, __be32);
+	__type(key, __u32);
 	__type(value, struct traffic_counters);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sandbox_counters SEC(".maps");
 
-/* An object's traffic counters, made zero on its first packet. */
-static __always_inline struct traffic_counters *traffic_of(void *map,
-							   const void *key)
-{
-	struct traffic_counters zero = {}, *counters;
-
-	counters = bpf_map_lookup_elem(map, key);
-	if (counters)
-		return counters;
-	bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(map, key);
-}
+/* counter_slots: 0 -> struct counter_slots, the slots handed out. Written
+ * and read by the CLI only (under its writer lock). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct counter_slots);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} counter_slots SEC(".maps");
 
 /* A translated packet of a sandbox, through an attachment. */
-static __always_inline void count_traffic(__be32 sandbox, __u32 attachment,
-					  bool out, __u32 bytes)
+static __always_inline void count_traffic(__u32 sandbox_slot,
+					  __u32 attachment_slot, bool out,
+					  __u32 bytes)
 {
 	struct traffic_counters *by_sandbox, *by_attachment;
 
-	by_sandbox = traffic_of(&sandbox_counters, &sandbox);
-	by_attachment = traffic_of(&attachment_counters, &attachment);
+	by_sandbox = bpf_map_lookup_elem(&sandbox_counters, &sandbox_slot);
+	by_attachment = bpf_map_lookup_elem(&attachment_counters,
+					    &attachment_slot);
 	if (out) {
 		if (by_sandbox) {
 			by_sandbox->packets_out++;
@@ -302,11 +303,12 @@ static __always_inline void count_traffic(__be32 sandbox, __u32 attachment,
 	}
 }
 
-static __always_inline void count_refused(__be32 sandbox)
+static __always_inline void count_refused(const struct sandbox *sbx)
 {
+	__u32 slot = sbx->counter_slot;
 	struct traffic_counters *by_sandbox;
 
-	by_sandbox = traffic_of(&sandbox_counters, &sandbox);
+	by_sandbox = bpf_map_lookup_elem(&sandbox_counters, &slot);
 	if (by_sandbox)
 		by_sandbox->flows_refused++;
 }

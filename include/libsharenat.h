@@ -142,10 +142,9 @@ int sharenat_read_function_counters(struct sharenat *sn, __u32 function_id,
 				    struct function_counters *out,
 				    struct sharenat_error *err);
 const char *sharenat_function_counter_name(enum function_counter which);
-/* The traffic of a sandbox (key: its address) or an attachment (key: its
- * shared device's ifindex), summed over CPUs; zero before its first
- * packet. */
-int sharenat_read_traffic(struct sharenat *sn, bool sandbox, __u32 key,
+/* The traffic of a sandbox or an attachment (slot: its counter_slot),
+ * summed over CPUs. */
+int sharenat_read_traffic(struct sharenat *sn, bool sandbox, __u32 slot,
 			  struct traffic_counters *out,
 			  struct sharenat_error *err);
 /* One entry by its key; 0, or -1 when there is none. */

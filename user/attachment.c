@@ -12,6 +12,7 @@
 
 #include <bpf/bpf.h>
 
+#include "counter_slots.h"
 #include "error.h"
 #include "map_iter.h"
 #include "netdev.h"
@@ -151,10 +152,12 @@ int sharenat_attach(struct sharenat *sn,
 			goto err_addrs;
 		att.added_addrs |= (__u8)(1u << i);
 	}
+	if (counter_slot_take(sn, false, &att.counter_slot, WHAT, err))
+		goto err_addrs;
 	if (bpf_map_update_elem(sn->attachments_fd, &att.ifindex, &att,
 				BPF_NOEXIST)) {
 		fail_errno(err, WHAT, errno, "cannot write the attachment");
-		goto err_addrs;
+		goto err_slot;
 	}
 	if (tc_attach(ifindex, sn->ingress_prog_fd, WHAT, err))
 		goto err_entry;
@@ -167,6 +170,8 @@ err_tc:
 	tc_detach(ifindex, WHAT, NULL);
 err_entry:
 	bpf_map_delete_elem(sn->attachments_fd, &att.ifindex);
+err_slot:
+	counter_slot_give(sn, false, att.counter_slot);
 err_addrs:
 	remove_added_addrs(&att);
 	netdev_arp_ignore_set(spec->dev, att.arp_ignore_before, WHAT, NULL);
@@ -222,8 +227,8 @@ int sharenat_detach(struct sharenat *sn, const char *dev,
 	if (tc_detach(ifindex, "detach", err))
 		return -1;
 	bpf_map_delete_elem(sn->attachments_fd, &use.ifindex);
-	bpf_map_delete_elem(sn->attachment_counters_fd, &use.ifindex);
 	flows_delete_matching(sn, flow_leaves_through, &use.ifindex);
+	counter_slot_give(sn, false, att.counter_slot);
 	remove_added_addrs(&att);
 	netdev_arp_ignore_set(dev, att.arp_ignore_before, "detach", NULL);
 	return 0;

@@ -105,20 +105,15 @@ int sharenat_read_function_counters(struct sharenat *sn, __u32 function_id,
 	return 0;
 }
 
-int sharenat_read_traffic(struct sharenat *sn, bool sandbox, __u32 key,
+int sharenat_read_traffic(struct sharenat *sn, bool sandbox, __u32 slot,
 			  struct traffic_counters *out,
 			  struct sharenat_error *err)
 {
 	int fd = sandbox ? sn->sandbox_counters_fd :
 			   sn->attachment_counters_fd;
-	int rc = sum_per_cpu(fd, &key, (__u64 *)out,
+	int rc = sum_per_cpu(fd, &slot, (__u64 *)out,
 			     sizeof(*out) / sizeof(__u64));
 
-	/* No packet yet: the entry is made by the first one. */
-	if (rc == -ENOENT) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
 	if (rc)
 		return fail_errno(err, "stats", rc, "cannot read the traffic "
 				  "counters of %s", sandbox ? "a sandbox" :

@@ -403,7 +403,8 @@ static int print_attachment_traffic(const struct attachment *att, void *ctx)
 	struct traffic_counters t;
 	char dev[IF_NAMESIZE];
 
-	if (sharenat_read_traffic(p->sn, false, att->ifindex, &t, p->err)) {
+	if (sharenat_read_traffic(p->sn, false, att->counter_slot, &t,
+				  p->err)) {
 		p->rc = -1;
 		return 1;
 	}
@@ -416,7 +417,8 @@ static int print_sandbox_traffic(const struct sandbox *sbx, void *ctx)
 	struct stats_print *p = ctx;
 	struct traffic_counters t;
 
-	if (sharenat_read_traffic(p->sn, true, sbx->addr, &t, p->err)) {
+	if (sharenat_read_traffic(p->sn, true, sbx->counter_slot, &t,
+				  p->err)) {
 		p->rc = -1;
 		return 1;
 	}

@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "counter_slots.h"
 #include "error.h"
 #include "latency.h"
 #include "map_iter.h"
@@ -57,6 +58,7 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(ports),
 	PINNED_MAP(fragments),
 	PINNED_MAP(held_fragments),
+	PINNED_MAP(counter_slots),
 	PINNED_MAP(expiry_sweeper),
 	PINNED_MAP(attachment_counters),
 	PINNED_MAP(sandbox_counters),
@@ -609,6 +611,7 @@ static void repair_state(struct sharenat *sn)
 	repair_sandboxes(&r);
 	repair_named(&r, &functions);
 	repair_named(&r, &groups);
+	counter_slots_rebuild(sn);
 }
 
 /* Under the lock: repair after a writer that died, then leave our own

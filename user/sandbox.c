@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "clock.h"
+#include "counter_slots.h"
 #include "error.h"
 #include "map_iter.h"
 #include "netdev.h"
@@ -89,10 +90,14 @@ int sharenat_sandbox_add(struct sharenat *sn,
 	}
 	sbx.added_ns = monotonic_ns();
 
+	if (counter_slot_take(sn, true, &sbx.counter_slot, WHAT_ADD, err))
+		return -1;
 	if (bpf_map_update_elem(sn->sandboxes_fd, &sbx.addr, &sbx,
-				BPF_NOEXIST))
-		return fail_errno(err, WHAT_ADD, errno,
-				  "cannot write sandbox %s", spec->id);
+				BPF_NOEXIST)) {
+		fail_errno(err, WHAT_ADD, errno, "cannot write sandbox %s",
+			   spec->id);
+		goto err_slot;
+	}
 	if (bpf_map_update_elem(sn->sandbox_ids_fd, &id, &sbx.addr,
 				BPF_NOEXIST)) {
 		fail_errno(err, WHAT_ADD, errno, "cannot write sandbox %s",
@@ -118,6 +123,8 @@ err_id:
 	bpf_map_delete_elem(sn->sandbox_ids_fd, &id);
 err_sandbox:
 	bpf_map_delete_elem(sn->sandboxes_fd, &sbx.addr);
+err_slot:
+	counter_slot_give(sn, true, sbx.counter_slot);
 	return -1;
 }
 
@@ -157,9 +164,9 @@ int sharenat_sandbox_del(struct sharenat *sn, const char *id_text,
 	/* The sandbox entry goes before its flows: from here on egress
 	 * drops its packets and so cannot make a new flow behind us. */
 	bpf_map_delete_elem(sn->sandboxes_fd, &addr);
-	bpf_map_delete_elem(sn->sandbox_counters_fd, &addr);
 	flows_delete_matching(sn, flow_of_sandbox, &addr);
 	bpf_map_delete_elem(sn->sandbox_ids_fd, &id);
+	counter_slot_give(sn, true, sbx.counter_slot);
 	return 0;
 }
 

@@ -31,6 +31,7 @@ struct sharenat {
 	int latency_fd;			/* control-plane latency histograms */
 	int fragments_fd;
 	int held_fragments_fd;
+	int counter_slots_fd;
 	int expiry_sweeper_fd;
 	int attachment_counters_fd;
 	int sandbox_counters_fd;
