@@ -66,17 +66,16 @@ static __always_inline int csum_replace_at(const struct nat_ctx *c,
 	__sum16 check;
 	__u32 sum;
 
-	if (ctx_load(c, csum_off, &check, sizeof(check)))
+	if (ctx_load_fast(c, csum_off, &check, sizeof(check)))
 		return -1;
 	/* UDP checksum 0 means none was computed: keep it so. */
 	if (udp && !check)
 		return 0;
-	sum = (__u32)bpf_csum_diff(&from, sizeof(from), &to, sizeof(to),
-				   (__u16)~check);
+	sum = (__u16)~check + csum_words(~from) + csum_words(to);
 	check = (__sum16)~csum_fold(sum);
 	if (udp && !check)
 		check = 0xffff;
-	return ctx_store(c, csum_off, &check, sizeof(check));
+	return ctx_store_fast(c, csum_off, &check, sizeof(check));
 }
 
 /* Bytes 8-19 of the IPv4 header: what a translation changes there. */
