@@ -178,10 +178,5 @@ conf_ttl_probe() {
 }
 
 conf_stop() {
-	local pid
-
-	for pid in "${CONF_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	CONF_PIDS=()
+	kill_listed CONF_PIDS
 }

@@ -41,6 +41,18 @@ wait_until() {
 	return 1
 }
 
+# kill_listed ARRAY: kill every process whose pid the array named ARRAY
+# holds, and empty it.
+kill_listed() {
+	local -n listed=$1
+	local pid
+
+	for pid in "${listed[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	listed=()
+}
+
 # sharenat, in the host namespace, on this run's pin directory.
 sn() {
 	in_ns "$HOST_NS" "$SHARENAT" --pin-dir "$PIN_DIR" "$@"

@@ -136,12 +136,7 @@ vpc_server_start() {
 
 # kill_servers: every process in SERVER_PIDS.
 kill_servers() {
-	local pid
-
-	for pid in "${SERVER_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	SERVER_PIDS=()
+	kill_listed SERVER_PIDS
 }
 
 # ---- start and cleanup, shared by every script --------------------------------
