@@ -119,7 +119,7 @@ static __always_inline bool too_big_for(const struct nat_ctx *c,
 					__u32 ifindex, __u32 *mtu)
 {
 	*mtu = 0;
-	if (ctx_len(c) <= MTU_CHECK_FROM)
+	if (pkt->frame_len <= MTU_CHECK_FROM)
 		return false;
 	return bpf_check_mtu(c->ctx, ifindex, mtu, 0,
 			     c->xdp ? 0 : BPF_MTU_CHK_SEGS) > 0;

@@ -254,7 +254,7 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 	}
 	count(COUNTER_INGRESS_TRANSLATED);
 	count_traffic(sbx->counter_slot, flow->attachment_slot, false,
-		      ctx_len(c));
+		      pkt.frame_len);
 	if (c->xdp)
 		count(COUNTER_INGRESS_XDP_FAST_PATH);
 	fragment_remember(&pkt, FLOW_INGRESS, ctx_ifindex(c), flow->nat_addr,

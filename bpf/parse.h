@@ -46,6 +46,9 @@ struct packet {
 	__u8 fragment;		/* enum fragment_kind */
 	__u8 dont_fragment;	/* DF set */
 	__be16 ip_id;
+	/* The frame's length as it came (ctx_len, which at XDP is a helper
+	 * call: read once). NAT rewrites keep it. */
+	__u32 frame_len;
 };
 
 enum fragment_kind {
@@ -148,13 +151,14 @@ static __always_inline enum parse_result parse_packet(const struct nat_ctx *c,
 		return PARSE_OTHER_ETHERTYPE;
 
 	pkt->l3_off = ETH_HLEN;
+	pkt->frame_len = ctx_len(c);
 	if (ctx_load_fast(c, pkt->l3_off, &ip, sizeof(ip)))
 		return PARSE_MALFORMED;
 	header_len = ip.ihl * 4;
 	pkt->ip_total_len = bpf_ntohs(ip.tot_len);
 	if (ip.version != 4 || header_len < sizeof(ip) ||
 	    pkt->ip_total_len < header_len ||
-	    pkt->l3_off + pkt->ip_total_len > ctx_len(c))
+	    pkt->l3_off + pkt->ip_total_len > pkt->frame_len)
 		return PARSE_MALFORMED;
 	pkt->l4_off = pkt->l3_off + header_len;
 	pkt->src_addr = ip.saddr;
