@@ -193,7 +193,7 @@ static __always_inline int hairpin_icmp_error(const struct nat_ctx *c,
 	if (!sbx || sbx->ifindex != target->ifindex)
 		return drop(COUNTER_DROP_STALE_FLOW);
 	if (translate_icmp_error(c, pkt, &turned, true, IP_DADDR_OFF,
-				 target->nat_addr, target->nat_port) ||
+				 target->nat_addr, target->nat_port, false) ||
 	    rewrite_macs(c, sbx->mac, sbx->host_mac))
 		return drop(COUNTER_DROP_MALFORMED);
 	count(COUNTER_HAIRPINNED);
@@ -216,8 +216,7 @@ static __always_inline int egress_icmp_error(const struct nat_ctx *c,
 	if (!flow)
 		return drop(COUNTER_DROP_ICMP_ERROR_NO_FLOW);
 	if (translate_icmp_error(c, pkt, &in, false, IP_SADDR_OFF,
-				 flow->nat_addr, flow->nat_port) ||
-	    decrement_ttl(c, pkt))
+				 flow->nat_addr, flow->nat_port, true))
 		return drop(COUNTER_DROP_MALFORMED);
 	count(COUNTER_ICMP_ERROR_TRANSLATED);
 	if (flow->hairpin)

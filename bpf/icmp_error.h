@@ -114,7 +114,9 @@ static __always_inline int icmp_nested_csum_replace(const struct nat_ctx *c,
 /*
  * Translate one end of the quoted packet: its address at inner_addr_off
  * and its port (or echo identifier) at inner_port_off become new_addr and
- * new_port; the outer address at outer_addr_off becomes new_addr too.
+ * new_port; the outer address at outer_addr_off becomes new_addr too, and
+ * the outer TTL goes down by one if ttl_down (once per hop: a hairpinned
+ * error is translated twice).
  */
 static __always_inline int translate_icmp_error(const struct nat_ctx *c,
 						const struct packet *pkt,
@@ -122,11 +124,11 @@ static __always_inline int translate_icmp_error(const struct nat_ctx *c,
 						bool inner_source,
 						__u32 outer_addr_off,
 						__be32 new_addr,
-						__be16 new_port)
+						__be16 new_port, bool ttl_down)
 {
 	__be32 old_addr = inner_source ? in->src_addr : in->dst_addr;
 	__be16 old16 = inner_source ? in->src_port : in->dst_port;
-	__be32 old_port = 0, port = 0, outer_old = 0;
+	__be32 old_port = 0, port = 0;
 	__u32 port_off;
 
 	__builtin_memcpy(&old_port, &old16, 2);
@@ -160,11 +162,7 @@ static __always_inline int translate_icmp_error(const struct nat_ctx *c,
 				 old_addr, new_addr, 4))
 		return -1;
 	/* The outer header: not covered by the ICMP checksum. */
-	if (ctx_load(c, pkt->l3_off + outer_addr_off, &outer_old, 4) ||
-	    csum_replace_at(c, pkt->l3_off + IP_CSUM_OFF, outer_old, new_addr,
-			    false))
-		return -1;
-	return ctx_store(c, pkt->l3_off + outer_addr_off, &new_addr, 4);
+	return rewrite_ip_header(c, pkt, outer_addr_off, new_addr, ttl_down);
 }
 
 /* An error from the customer side about a packet a sandbox sent: the

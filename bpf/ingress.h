@@ -59,10 +59,8 @@ static __always_inline enum addr_owner addr_owner(__u32 attachment,
 /* The rest of the way to the sandbox, for a packet translated, TTL
  * included: MACs, and which device. */
 static __always_inline enum ingress_verdict
-deliver(const struct nat_ctx *c, const struct packet *pkt,
-	const struct sandbox *sbx, __u32 *ifindex)
+deliver(const struct nat_ctx *c, const struct sandbox *sbx, __u32 *ifindex)
 {
-	(void)pkt;
 	if (rewrite_macs(c, sbx->mac, sbx->host_mac)) {
 		count(COUNTER_DROP_MALFORMED);
 		return INGRESS_DROP;
@@ -120,13 +118,12 @@ ingress_icmp_error(const struct nat_ctx *c, const struct packet *pkt,
 		return INGRESS_DROP;
 	}
 	if (translate_icmp_error(c, pkt, &in, true, IP_DADDR_OFF,
-				 flow->nat_addr, flow->nat_port) ||
-	    decrement_ttl(c, pkt)) {
+				 flow->nat_addr, flow->nat_port, true)) {
 		count(COUNTER_DROP_MALFORMED);
 		return INGRESS_DROP;
 	}
 	count(COUNTER_ICMP_ERROR_TRANSLATED);
-	return deliver(c, pkt, sbx, ifindex);
+	return deliver(c, sbx, ifindex);
 }
 
 /* A later fragment of a datagram whose first fragment went in (tc only:
@@ -170,7 +167,7 @@ ingress_later_fragment(const struct nat_ctx *c, const struct packet *pkt,
 		return INGRESS_DROP;
 	}
 	count(COUNTER_FRAGMENT_TRANSLATED);
-	return deliver(c, pkt, sbx, ifindex);
+	return deliver(c, sbx, ifindex);
 }
 
 static __always_inline enum ingress_verdict
@@ -264,7 +261,7 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 		count(COUNTER_DROP_MALFORMED);
 		return INGRESS_DROP;
 	}
-	return deliver(c, &pkt, sbx, ifindex);
+	return deliver(c, sbx, ifindex);
 }
 
 #endif /* SHARENAT_BPF_INGRESS_H */

@@ -89,8 +89,8 @@ struct ip_header_tail {
 
 /*
  * The IP header's part of a translation, in one read and one write: the
- * source or destination address (addr_field_off; 0: none) replaced, TTL
- * down by one if asked, and the header checksum updated for both by hand
+ * source or destination address (addr_field_off) replaced, TTL down by one
+ * if asked (a router decrements it), and the header checksum updated for both by hand
  * (RFC 1624: HC' = ~(~HC + ~m + m')). The fields change with the checksum
  * that covers them, so the packet's sum, and a CHECKSUM_COMPLETE skb->csum,
  * stay as they were.
@@ -115,12 +115,9 @@ static __always_inline int rewrite_ip_header(const struct nat_ctx *c,
 		__builtin_memcpy(&word, &tail, sizeof(word));
 		sum += word;
 	}
-	if (addr_field_off) {
-		addr = addr_field_off == IP_SADDR_OFF ? &tail.saddr :
-							&tail.daddr;
-		sum += csum_words(~*addr) + csum_words(new_addr);
-		*addr = new_addr;
-	}
+	addr = addr_field_off == IP_SADDR_OFF ? &tail.saddr : &tail.daddr;
+	sum += csum_words(~*addr) + csum_words(new_addr);
+	*addr = new_addr;
 	tail.check = (__sum16)~csum_fold(sum);
 	return ctx_store_fast(c, pkt->l3_off + IP_TTL_OFF, &tail, sizeof(tail));
 }
@@ -212,13 +209,6 @@ static __always_inline int rewrite_port(const struct nat_ctx *c,
 	return rewrite_u16(c, pkt->l4_csum_off, pkt->proto == IPPROTO_UDP,
 			   false, port_field_off(pkt, source), old_port,
 			   new_port);
-}
-
-/* A router decrements TTL. */
-static __always_inline int decrement_ttl(const struct nat_ctx *c,
-					 const struct packet *pkt)
-{
-	return rewrite_ip_header(c, pkt, 0, 0, true);
 }
 
 static __always_inline int rewrite_macs(const struct nat_ctx *c,
