@@ -16,6 +16,12 @@ static __u64 *slot_words(struct counter_slots *slots, bool sandbox,
 	return sandbox ? slots->sandboxes : slots->attachments;
 }
 
+static void slot_mark(__u64 *words, __u32 count, __u32 slot)
+{
+	if (slot < count)
+		words[slot / 64] |= 1ull << (slot % 64);
+}
+
 /* Zero a slot's counters on every CPU. */
 static int slot_zero(struct sharenat *sn, bool sandbox, __u32 slot)
 {
@@ -58,7 +64,7 @@ int counter_slot_take(struct sharenat *sn, bool sandbox, __u32 *slot,
 	if (rc)
 		return fail_errno(err, what, -rc,
 				  "cannot zero traffic counter slot %u", i);
-	words[i / 64] |= 1ull << (i % 64);
+	slot_mark(words, count, i);
 	if (bpf_map_update_elem(sn->counter_slots_fd, &zero, &slots, BPF_ANY))
 		return fail_errno(err, what, errno,
 				  "cannot write the counter slots");
@@ -85,9 +91,7 @@ static int mark_sandbox(const struct sandbox *sbx, void *ctx)
 {
 	struct counter_slots *slots = ctx;
 
-	if (sbx->counter_slot < SHARENAT_MAX_SANDBOXES)
-		slots->sandboxes[sbx->counter_slot / 64] |=
-			1ull << (sbx->counter_slot % 64);
+	slot_mark(slots->sandboxes, SHARENAT_MAX_SANDBOXES, sbx->counter_slot);
 	return 0;
 }
 
@@ -95,9 +99,8 @@ static int mark_attachment(const struct attachment *att, void *ctx)
 {
 	struct counter_slots *slots = ctx;
 
-	if (att->counter_slot < SHARENAT_MAX_ATTACHMENTS)
-		slots->attachments[att->counter_slot / 64] |=
-			1ull << (att->counter_slot % 64);
+	slot_mark(slots->attachments, SHARENAT_MAX_ATTACHMENTS,
+		  att->counter_slot);
 	return 0;
 }
 
