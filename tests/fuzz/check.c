@@ -343,24 +343,6 @@ static void view_parse(struct view *v, const uint8_t *f, size_t len)
 
 /* ---- sums ---- */
 
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-static uint16_t fold16(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 /* One's complement: 0x0000 and 0xffff are the same number. */
 static bool same_residual(uint16_t a, uint16_t b)
 {
@@ -374,12 +356,12 @@ static uint16_t pseudo_residual(const uint8_t *f, uint32_t src, uint32_t dst,
 	uint32_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) +
 		       (dst & 0xffff) + proto + l4_len;
 
-	return fold16(sum16(sum, f + from, to - from));
+	return csum_fold16(csum_add_words(sum, f + from, to - from));
 }
 
 static uint16_t plain_residual(const uint8_t *f, size_t from, size_t to)
 {
-	return fold16(sum16(0, f + from, to - from));
+	return csum_fold16(csum_add_words(0, f + from, to - from));
 }
 
 /* ---- map lookups ---- */

@@ -76,24 +76,6 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-static uint16_t fold16(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 static bool is_ipv4(const uint8_t *f, size_t len)
 {
 	return len >= ETH_HDR_LEN + IP_MIN_LEN &&
@@ -162,10 +144,10 @@ static void fix_l4_checksum(uint8_t *f, size_t len)
 		return;
 	put16(f + csum, 0);
 	if (proto != PROTO_ICMP) {
-		sum = sum16(0, f + IP_OFF + IP_SRC_OFF, 8);
+		sum = csum_add_words(0, f + IP_OFF + IP_SRC_OFF, 8);
 		sum += proto + (uint32_t)(end - l4);
 	}
-	value = (uint16_t)~fold16(sum16(sum, f + l4, end - l4));
+	value = (uint16_t)~csum_fold16(csum_add_words(sum, f + l4, end - l4));
 	if (proto == PROTO_UDP && !value)
 		value = 0xffff;
 	put16(f + csum, value);

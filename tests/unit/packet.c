@@ -28,10 +28,9 @@ static void put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* One's complement sum of data as big-endian 16-bit words, the odd last
- * byte padded with a zero, added to sum without folding. */
-static uint32_t sum_words(uint32_t sum, const uint8_t *data, size_t len)
+uint32_t csum_add_words(uint32_t sum, const void *bytes, size_t len)
 {
+	const uint8_t *data = bytes;
 	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2)
@@ -41,7 +40,7 @@ static uint32_t sum_words(uint32_t sum, const uint8_t *data, size_t len)
 	return sum;
 }
 
-static uint16_t fold(uint32_t sum)
+uint16_t csum_fold16(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -50,14 +49,14 @@ static uint16_t fold(uint32_t sum)
 
 uint16_t inet_checksum(const void *data, size_t len)
 {
-	return (uint16_t)~fold(sum_words(0, data, len));
+	return (uint16_t)~csum_fold16(csum_add_words(0, data, len));
 }
 
 /* Sum of the TCP/UDP pseudo-header: addresses, protocol, L4 length. */
 static uint32_t pseudo_header_sum(const uint8_t *ip, uint8_t proto,
 				  size_t l4_len)
 {
-	uint32_t sum = sum_words(0, ip + IP_SRC_OFF, 8);
+	uint32_t sum = csum_add_words(0, ip + IP_SRC_OFF, 8);
 
 	return sum + proto + (uint32_t)l4_len;
 }
@@ -124,19 +123,19 @@ static void put_l4_checksum(const struct frame_spec *spec, uint8_t *ip,
 	    (spec->proto == PROTO_TCP || spec->proto == PROTO_UDP)) {
 		/* The seed is the folded pseudo-header sum, not inverted. */
 		put_be16(l4 + csum_off,
-			 fold(pseudo_header_sum(ip, spec->proto, l4_len)));
+			 csum_fold16(pseudo_header_sum(ip, spec->proto, l4_len)));
 		return;
 	}
 	switch (spec->proto) {
 	case PROTO_TCP:
-		csum = (uint16_t)~fold(sum_words(
+		csum = (uint16_t)~csum_fold16(csum_add_words(
 			pseudo_header_sum(ip, PROTO_TCP, l4_len), l4, l4_len));
 		put_be16(l4 + TCP_CSUM_OFF, csum);
 		break;
 	case PROTO_UDP:
 		if (spec->udp_no_checksum)
 			break;
-		csum = (uint16_t)~fold(sum_words(
+		csum = (uint16_t)~csum_fold16(csum_add_words(
 			pseudo_header_sum(ip, PROTO_UDP, l4_len), l4, l4_len));
 		/* RFC 768: a computed 0 is sent as all ones. */
 		put_be16(l4 + UDP_CSUM_OFF, csum ? csum : 0xffff);
@@ -251,7 +250,7 @@ static const char *l4_checksum_error(const uint8_t *ip, const uint8_t *l4,
 	case PROTO_TCP:
 		if (l4_len < TCP_HDR_LEN)
 			return "TCP header truncated";
-		if (fold(sum_words(pseudo_header_sum(ip, proto, l4_len), l4,
+		if (csum_fold16(csum_add_words(pseudo_header_sum(ip, proto, l4_len), l4,
 				   l4_len)) != 0xffff)
 			return "TCP checksum (with pseudo-header) is wrong";
 		return NULL;
@@ -262,14 +261,14 @@ static const char *l4_checksum_error(const uint8_t *ip, const uint8_t *l4,
 			return "UDP length does not match the IP total length";
 		if (get_be16(l4 + UDP_CSUM_OFF) == 0)
 			return NULL;	/* no checksum */
-		if (fold(sum_words(pseudo_header_sum(ip, proto, l4_len), l4,
+		if (csum_fold16(csum_add_words(pseudo_header_sum(ip, proto, l4_len), l4,
 				   l4_len)) != 0xffff)
 			return "UDP checksum (with pseudo-header) is wrong";
 		return NULL;
 	case PROTO_ICMP:
 		if (l4_len < ICMP_HDR_LEN)
 			return "ICMP header truncated";
-		if (fold(sum_words(0, l4, l4_len)) != 0xffff)
+		if (csum_fold16(csum_add_words(0, l4, l4_len)) != 0xffff)
 			return "ICMP checksum is wrong";
 		return NULL;
 	default:
@@ -290,7 +289,7 @@ const char *frame_checksum_error(const uint8_t *frame, size_t len)
 	if (ip_hdr_len < IP_MIN_LEN || tot_len < ip_hdr_len ||
 	    ETH_HDR_LEN + tot_len > len)
 		return "IPv4 header lengths are inconsistent";
-	if (fold(sum_words(0, ip, ip_hdr_len)) != 0xffff)
+	if (csum_fold16(csum_add_words(0, ip, ip_hdr_len)) != 0xffff)
 		return "IPv4 header checksum is wrong";
 	return l4_checksum_error(ip, ip + ip_hdr_len, tot_len - ip_hdr_len);
 }

@@ -123,6 +123,12 @@ struct frame_spec {
 /* Build spec into buf; returns the frame length (0 if cap is too small). */
 size_t frame_build(const struct frame_spec *spec, uint8_t *buf, size_t cap);
 
+/* One's complement sum of data as big-endian 16-bit words, the odd last
+ * byte padded with a zero, added to sum without folding. */
+uint32_t csum_add_words(uint32_t sum, const void *data, size_t len);
+/* A one's complement sum folded to 16 bits (not inverted). */
+uint16_t csum_fold16(uint32_t sum);
+
 /* RFC 1071 Internet checksum of data (the value to store in the field). */
 uint16_t inet_checksum(const void *data, size_t len);
 
