@@ -784,24 +784,7 @@ test_tcp_hairpinning() {
 }
 
 test_teardown() {
-	local n fn vpc out status
-
-	for n in "${ADDED[@]}"; do
-		out=$(sn sandbox del "s$n" 2>&1) || fail "sandbox del s$n exited $?: $out" || return
-	done
-	ADDED=()
-	for fn in "${FUNCTIONS[@]}"; do
-		out=$(sn function del "$fn" 2>&1) || fail "function del $fn exited $?: $out" || return
-	done
-	FUNCTIONS=()
-	for vpc in "${ATTACHED[@]}"; do
-		out=$(sn detach "$(shared_dev "$vpc")" 2>&1) ||
-			fail "detach $(shared_dev "$vpc") exited $?: $out" || return
-	done
-	ATTACHED=()
-	status=$(sn status --json) || fail "status --json after detach failed" || return
-	[ "$(json "[d['attachments'], d['functions'], d['sandboxes'], d['flows']]" <<<"$status")" = \
-		"[[], [], [], 0]" ] || fail "state left after teardown: $status" || return
+	teardown_all
 }
 
 # ---- runner --------------------------------------------------------------------

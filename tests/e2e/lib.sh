@@ -139,6 +139,35 @@ kill_servers() {
 	kill_listed SERVER_PIDS
 }
 
+# teardown_all [GROUP...]: the CLI takes down everything a script made, in
+# order: its sandboxes (ADDED: numbers N of sandboxes sN), its functions
+# (FUNCTIONS), the security groups named, its attachments (ATTACHED: vpc
+# names, devices by shared_dev); then status shows nothing left. A test:
+# returns 1 through fail.
+teardown_all() {
+	local n fn sg vpc out status
+
+	for n in "${ADDED[@]}"; do
+		out=$(sn sandbox del "s$n" 2>&1) || fail "sandbox del s$n exited $?: $out" || return
+	done
+	ADDED=()
+	for fn in "${FUNCTIONS[@]}"; do
+		out=$(sn function del "$fn" 2>&1) || fail "function del $fn exited $?: $out" || return
+	done
+	FUNCTIONS=()
+	for sg in "$@"; do
+		out=$(sn sg del "$sg" 2>&1) || fail "sg del $sg after function del exited $?: $out" || return
+	done
+	for vpc in "${ATTACHED[@]}"; do
+		out=$(sn detach "$(shared_dev "$vpc")" 2>&1) ||
+			fail "detach $(shared_dev "$vpc") exited $?: $out" || return
+	done
+	ATTACHED=()
+	status=$(sn status --json) || fail "status --json after detach failed" || return
+	[ "$(json "[d['attachments'], d['functions'], d['sandboxes'], d['security_groups'], d['flows']]" <<<"$status")" = \
+		"[[], [], [], [], 0]" ] || fail "state left after teardown: $status" || return
+}
+
 # ---- start and cleanup, shared by every script --------------------------------
 
 # e2e_cleanup: what every script's cleanup does, once: stop its servers,

@@ -687,25 +687,7 @@ test_xdp_fast_path() {
 # Take everything down: the group in use before is free once its function
 # is gone; nothing may be left.
 test_teardown() {
-	local n fn vpc out status
-
-	for n in "${ADDED[@]}"; do
-		out=$(sn sandbox del "s$n" 2>&1) || fail "sandbox del s$n exited $?: $out" || return
-	done
-	ADDED=()
-	for fn in "${FUNCTIONS[@]}"; do
-		out=$(sn function del "$fn" 2>&1) || fail "function del $fn exited $?: $out" || return
-	done
-	FUNCTIONS=()
-	out=$(sn sg del web 2>&1) || fail "sg del web after function del exited $?: $out" || return
-	for vpc in "${ATTACHED[@]}"; do
-		out=$(sn detach "$(shared_dev "$vpc")" 2>&1) ||
-			fail "detach $(shared_dev "$vpc") exited $?: $out" || return
-	done
-	ATTACHED=()
-	status=$(sn status --json) || fail "status --json after detach failed" || return
-	[ "$(json "[d['attachments'], d['functions'], d['sandboxes'], d['security_groups'], d['flows']]" <<<"$status")" = \
-		"[[], [], [], [], 0]" ] || fail "state left after teardown: $status" || return
+	teardown_all web
 }
 
 # ---- runner -------------------------------------------------------------------
