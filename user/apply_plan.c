@@ -67,14 +67,15 @@ static void pair_up(struct kind_plan *k, size_t wanted, size_t current)
 
 /* The attachment sharenat_attach would write for a spec, defaults
  * filled in; hook: the spec's, or the one attach chooses by driver. */
-static int wanted_attachment(const struct apply_attachment *want,
+static int wanted_attachment(struct sharenat *sn,
+			     const struct apply_attachment *want,
 			     struct attachment *att, const char *what,
 			     struct sharenat_error *err)
 {
 	const struct sharenat_attach_spec *spec = &want->spec;
 	int ifindex;
 
-	ifindex = netdev_ifindex(want->dev, what, err);
+	ifindex = netdev_ifindex(sn, want->dev, what, err);
 	if (ifindex < 0)
 		return -1;
 	memset(att, 0, sizeof(*att));
@@ -103,7 +104,7 @@ static int wanted_attachment(const struct apply_attachment *want,
 	} else {
 		char driver[32];
 
-		if (netdev_driver(want->dev, driver, sizeof(driver), what,
+		if (netdev_driver(sn, want->dev, driver, sizeof(driver), what,
 				  err))
 			return -1;
 		att->hook = strcmp(driver, "veth") ? INGRESS_HOOK_XDP :
@@ -182,7 +183,8 @@ static bool sandbox_same(const struct plan *plan, const struct sandbox *cur,
 	       (!spec->has_mac || !memcmp(cur->mac, spec->mac, 6));
 }
 
-static int plan_attachments(const struct sharenat_config *cfg,
+static int plan_attachments(struct sharenat *sn,
+			    const struct sharenat_config *cfg,
 			    struct plan *plan, struct sharenat_error *err)
 {
 	struct kind_plan *k = &plan->attachments;
@@ -199,7 +201,7 @@ static int plan_attachments(const struct sharenat_config *cfg,
 		const struct apply_attachment *want = cfg->attachments[i];
 
 		apply_line_what(what, sizeof(what), cfg->source, want->line);
-		if (wanted_attachment(want, &plan->want_att[i], what, err))
+		if (wanted_attachment(sn, want, &plan->want_att[i], what, err))
 			return -1;
 		for (c = 0; c < cur->count; c++)
 			if (VEC_AT(cur, struct attachment, c)->ifindex ==
@@ -295,7 +297,8 @@ static bool sandbox_loses_function(const struct plan *plan,
 	return false;
 }
 
-static int plan_sandboxes(const struct sharenat_config *cfg,
+static int plan_sandboxes(struct sharenat *sn,
+			  const struct sharenat_config *cfg,
 			  struct plan *plan, struct sharenat_error *err)
 {
 	struct kind_plan *k = &plan->sandboxes;
@@ -314,7 +317,7 @@ static int plan_sandboxes(const struct sharenat_config *cfg,
 		const struct sandbox *sbx;
 
 		apply_line_what(what, sizeof(what), cfg->source, want->line);
-		ifindex = netdev_ifindex(want->dev, what, err);
+		ifindex = netdev_ifindex(sn, want->dev, what, err);
 		if (ifindex < 0)
 			return -1;
 		plan->want_sbx_ifindex[i] = (__u32)ifindex;
@@ -350,9 +353,9 @@ int apply_plan_make(struct sharenat *sn, const struct sharenat_config *cfg,
 	    kind_alloc(&plan->sandboxes, plan->st.sandboxes.count,
 		       cfg->sandbox_count))
 		return fail(err, "apply", "out of memory");
-	if (plan_attachments(cfg, plan, err))
+	if (plan_attachments(sn, cfg, plan, err))
 		return -1;
 	plan_sgs(cfg, plan);
 	plan_functions(cfg, plan);
-	return plan_sandboxes(cfg, plan, err);
+	return plan_sandboxes(sn, cfg, plan, err);
 }

@@ -76,13 +76,14 @@ static int sandbox_uses_device(const struct sandbox *sbx, void *ctx)
 	return 0;
 }
 
-static void remove_added_addrs(const struct attachment *att)
+static void remove_added_addrs(struct sharenat *sn,
+			       const struct attachment *att)
 {
 	unsigned int i;
 
 	for (i = 0; i < att->shared_addr_count; i++)
 		if (att->added_addrs & (1u << i))
-			netdev_addr_change((int)att->ifindex,
+			netdev_addr_change(sn, (int)att->ifindex,
 					   att->shared_addrs[i], false, WHAT,
 					   NULL);
 }
@@ -98,7 +99,7 @@ int sharenat_attach(struct sharenat *sn,
 
 	if (validate(spec, err))
 		return -1;
-	ifindex = netdev_ifindex(spec->dev, WHAT, err);
+	ifindex = netdev_ifindex(sn, spec->dev, WHAT, err);
 	if (ifindex < 0)
 		return -1;
 	att.ifindex = (__u32)ifindex;
@@ -134,7 +135,7 @@ int sharenat_attach(struct sharenat *sn,
 	} else {
 		char driver[32];
 
-		if (netdev_driver(spec->dev, driver, sizeof(driver), WHAT, err))
+		if (netdev_driver(sn, spec->dev, driver, sizeof(driver), WHAT, err))
 			return -1;
 		att.hook = strcmp(driver, "veth") ? INGRESS_HOOK_XDP :
 						    INGRESS_HOOK_TC;
@@ -147,7 +148,7 @@ int sharenat_attach(struct sharenat *sn,
 	for (i = 0; i < att.shared_addr_count; i++) {
 		if (netdev_has_addr(ifindex, att.shared_addrs[i]))
 			continue;
-		if (netdev_addr_change(ifindex, att.shared_addrs[i], true,
+		if (netdev_addr_change(sn, ifindex, att.shared_addrs[i], true,
 				       WHAT, err))
 			goto err_addrs;
 		att.added_addrs |= (__u8)(1u << i);
@@ -159,7 +160,7 @@ int sharenat_attach(struct sharenat *sn,
 		fail_errno(err, WHAT, errno, "cannot write the attachment");
 		goto err_slot;
 	}
-	if (tc_attach(ifindex, sn->ingress_prog_fd, WHAT, err))
+	if (tc_attach(sn, ifindex, sn->ingress_prog_fd, WHAT, err))
 		goto err_entry;
 	if (att.hook == INGRESS_HOOK_XDP &&
 	    xdp_attach(ifindex, sn->xdp_ingress_prog_fd, WHAT, err))
@@ -173,7 +174,7 @@ err_entry:
 err_slot:
 	counter_slot_give(sn, false, att.counter_slot);
 err_addrs:
-	remove_added_addrs(&att);
+	remove_added_addrs(sn, &att);
 	netdev_arp_ignore_set(spec->dev, att.arp_ignore_before, WHAT, NULL);
 	return -1;
 }
@@ -211,7 +212,7 @@ int sharenat_detach(struct sharenat *sn, const char *dev,
 	struct attachment att;
 	int ifindex;
 
-	ifindex = netdev_ifindex(dev, "detach", err);
+	ifindex = netdev_ifindex(sn, dev, "detach", err);
 	if (ifindex < 0)
 		return -1;
 	use.ifindex = (__u32)ifindex;
@@ -229,7 +230,7 @@ int sharenat_detach(struct sharenat *sn, const char *dev,
 	bpf_map_delete_elem(sn->attachments_fd, &use.ifindex);
 	flows_delete_matching(sn, flow_leaves_through, &use.ifindex);
 	counter_slot_give(sn, false, att.counter_slot);
-	remove_added_addrs(&att);
+	remove_added_addrs(sn, &att);
 	netdev_arp_ignore_set(dev, att.arp_ignore_before, "detach", NULL);
 	return 0;
 }

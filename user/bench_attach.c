@@ -24,18 +24,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
 #include "clock.h"
 #include "error.h"
 #include "latency.h"
+#include "netlink.h"
 #include "state.h"
 #include "tc.h"
 
@@ -73,128 +71,61 @@ int bench_check_prefix(const char *prefix, struct sharenat_error *err)
 
 /* ---- rtnetlink: links and addresses ---------------------------------- */
 
-/* A request is built in buf; the header member only aligns it. */
-union nl_message {
-	struct nlmsghdr header;
-	char buf[1024];
-};
-
-static void *nl_tail(struct nlmsghdr *h)
-{
-	return (char *)h + NLMSG_ALIGN(h->nlmsg_len);
-}
-
-static void nl_attr(struct nlmsghdr *h, unsigned short type,
-		    const void *data, size_t len)
-{
-	struct rtattr *rta = nl_tail(h);
-
-	rta->rta_type = type;
-	rta->rta_len = (unsigned short)RTA_LENGTH(len);
-	memcpy(RTA_DATA(rta), data, len);
-	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(rta->rta_len);
-}
-
-static struct rtattr *nl_nest(struct nlmsghdr *h, unsigned short type)
-{
-	struct rtattr *nest = nl_tail(h);
-
-	nl_attr(h, type, NULL, 0);
-	return nest;
-}
-
-static void nl_nest_end(struct nlmsghdr *h, struct rtattr *nest)
-{
-	nest->rta_len = (unsigned short)((char *)nl_tail(h) - (char *)nest);
-}
-
-/* Send one request and wait for its ack; 0 or -errno. */
-static int nl_talk(int fd, struct nlmsghdr *h)
-{
-	static __u32 seq;
-	char reply[1024];
-	struct nlmsgerr *ack;
-	ssize_t n;
-
-	h->nlmsg_seq = ++seq;
-	h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	if (send(fd, h, h->nlmsg_len, 0) < 0)
-		return -errno;
-	do {
-		n = recv(fd, reply, sizeof(reply), 0);
-	} while (n < 0 && errno == EINTR);
-	if (n < (ssize_t)NLMSG_LENGTH(sizeof(*ack)))
-		return n < 0 ? -errno : -EPROTO;
-	if (((struct nlmsghdr *)reply)->nlmsg_type != NLMSG_ERROR)
-		return -EPROTO;
-	ack = NLMSG_DATA((struct nlmsghdr *)reply);
-	return ack->error;
-}
-
 /* A veth pair NAME/PEER, NAME up when asked. */
 static int veth_add(int fd, const char *name, const char *peer, bool up)
 {
-	union nl_message m = { 0 };
-	struct nlmsghdr *h = (struct nlmsghdr *)m.buf;
-	struct ifinfomsg *ifi = NLMSG_DATA(h), peer_ifi = { 0 };
+	struct nl_request req = { 0 };
+	struct ifinfomsg *ifi, peer_ifi = { .ifi_family = AF_UNSPEC };
 	struct rtattr *info, *data, *peer_nest;
 
-	h->nlmsg_len = NLMSG_LENGTH(sizeof(*ifi));
-	h->nlmsg_type = RTM_NEWLINK;
-	h->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	ifi = nl_message(&req, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL,
+			 sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	ifi->ifi_change = IFF_UP;
-	nl_attr(h, IFLA_IFNAME, name, strlen(name) + 1);
-	info = nl_nest(h, IFLA_LINKINFO);
-	nl_attr(h, IFLA_INFO_KIND, "veth", 4);
-	data = nl_nest(h, IFLA_INFO_DATA);
-	peer_nest = nl_nest(h, VETH_INFO_PEER);
+	nl_attr(&req, IFLA_IFNAME, name, strlen(name) + 1);
+	info = nl_nest(&req, IFLA_LINKINFO);
+	nl_attr(&req, IFLA_INFO_KIND, "veth", 4);
+	data = nl_nest(&req, IFLA_INFO_DATA);
+	peer_nest = nl_nest(&req, VETH_INFO_PEER);
 	/* The peer stays down: veth refuses to open it before the pair
 	 * is joined (ENOTCONN), and the old way's interface is one device,
-	 * the peer only stands in for its wire. */
-	peer_ifi.ifi_family = AF_UNSPEC;
-	/* VETH_INFO_PEER holds an ifinfomsg, then the peer's attributes. */
-	memcpy(nl_tail(h), &peer_ifi, sizeof(peer_ifi));
-	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) +
-			     NLMSG_ALIGN(sizeof(peer_ifi));
-	nl_attr(h, IFLA_IFNAME, peer, strlen(peer) + 1);
-	nl_nest_end(h, peer_nest);
-	nl_nest_end(h, data);
-	nl_nest_end(h, info);
-	return nl_talk(fd, h);
+	 * the peer only stands in for its wire. VETH_INFO_PEER holds an
+	 * ifinfomsg, then the peer's attributes. */
+	nl_append(&req, &peer_ifi, sizeof(peer_ifi));
+	nl_attr(&req, IFLA_IFNAME, peer, strlen(peer) + 1);
+	nl_nest_end(&req, peer_nest);
+	nl_nest_end(&req, data);
+	nl_nest_end(&req, info);
+	return nl_send(fd, &req, NULL);
 }
 
 static int link_del(int fd, const char *name)
 {
-	union nl_message m = { 0 };
-	struct nlmsghdr *h = (struct nlmsghdr *)m.buf;
-	struct ifinfomsg *ifi = NLMSG_DATA(h);
+	struct nl_request req = { 0 };
+	struct ifinfomsg *ifi;
 
-	h->nlmsg_len = NLMSG_LENGTH(sizeof(*ifi));
-	h->nlmsg_type = RTM_DELLINK;
+	ifi = nl_message(&req, RTM_DELLINK, 0, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
-	nl_attr(h, IFLA_IFNAME, name, strlen(name) + 1);
-	return nl_talk(fd, h);
+	nl_attr(&req, IFLA_IFNAME, name, strlen(name) + 1);
+	return nl_send(fd, &req, NULL);
 }
 
 /* ADDR/LEN on the device, with its prefix route: an interface in the
  * customer subnet, as the old way made one per sandbox. */
 static int addr_add(int fd, int ifindex, __be32 addr, unsigned char len)
 {
-	union nl_message m = { 0 };
-	struct nlmsghdr *h = (struct nlmsghdr *)m.buf;
-	struct ifaddrmsg *ifa = NLMSG_DATA(h);
+	struct nl_request req = { 0 };
+	struct ifaddrmsg *ifa;
 
-	h->nlmsg_len = NLMSG_LENGTH(sizeof(*ifa));
-	h->nlmsg_type = RTM_NEWADDR;
-	h->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	ifa = nl_message(&req, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+			 sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = len;
 	ifa->ifa_index = (unsigned int)ifindex;
-	nl_attr(h, IFA_LOCAL, &addr, sizeof(addr));
-	nl_attr(h, IFA_ADDRESS, &addr, sizeof(addr));
-	return nl_talk(fd, h);
+	nl_attr(&req, IFA_LOCAL, &addr, sizeof(addr));
+	nl_attr(&req, IFA_ADDRESS, &addr, sizeof(addr));
+	return nl_send(fd, &req, NULL);
 }
 
 /* ---- the benchmark ------------------------------------------------------ */
@@ -356,7 +287,7 @@ static int old_interface(struct bench *b, unsigned int i,
 	if (rc)
 		return fail_errno(err, WHAT, rc, "cannot add an address to %s",
 				  dev);
-	return tc_attach(ifindex, b->sn->egress_prog_fd, WHAT, err);
+	return tc_attach(b->sn, ifindex, b->sn->egress_prog_fd, WHAT, err);
 }
 
 /* Work the kernel defers after a device change (uevents, linkwatch, the
@@ -549,20 +480,14 @@ int bench_attach(const char *pin_dir, unsigned int count, const char *prefix,
 	struct sigaction action = { .sa_handler = on_signal }, old[3];
 	static const int signals[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct bench b = { .prefix = prefix, .count = count, .nl = -1 };
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	unsigned int i;
 	int rc = -1;
 
 	if (private_pin_dir(&b, pin_dir, err) || check_unused(&b, err))
 		return -1;
-	b.nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (b.nl >= 0 && connect(b.nl, (struct sockaddr *)&kernel,
-				 sizeof(kernel))) {
-		close(b.nl);
-		b.nl = -1;
-	}
+	b.nl = nl_open();
 	if (b.nl < 0) {
-		fail_errno(err, WHAT, errno, "netlink socket");
+		fail_errno(err, WHAT, -b.nl, "netlink socket");
 		goto out;
 	}
 	b.sandbox_dev = calloc(count, sizeof(bool));

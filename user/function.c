@@ -56,7 +56,7 @@ static int resolve_subnet(struct sharenat *sn,
 
 	format_ipv4(ref->subnet_addr, text);
 	if (ref->dev) {
-		match.wanted_ifindex = netdev_ifindex(ref->dev, WHAT_ADD, err);
+		match.wanted_ifindex = netdev_ifindex(sn, ref->dev, WHAT_ADD, err);
 		if (match.wanted_ifindex < 0)
 			return -1;
 	}

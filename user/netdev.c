@@ -12,56 +12,56 @@
 #include <linux/ethtool.h>
 #include <linux/if_addr.h>
 #include <linux/sockios.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 
 #include "error.h"
 #include "netdev.h"
+#include "netlink.h"
 #include "parse.h"
+#include "state.h"
 
-int netdev_ifindex(const char *dev, const char *what,
+/* One ioctl about DEV, asking for its ABOUT, on the state's netlink
+ * socket: device ioctls work on any socket, and reusing one spares the
+ * socket a throwaway would cost (a third of a sandbox add's device
+ * queries). */
+static int netdev_ioctl(struct sharenat *sn, const char *dev,
+			unsigned long request, struct ifreq *ifr,
+			const char *what, const char *about,
+			struct sharenat_error *err)
+{
+	int fd = sharenat_netlink(sn, what, err);
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", dev);
+	if (!ioctl(fd, request, ifr))
+		return 0;
+	if (errno == ENODEV)
+		return fail(err, what, "device %s does not exist", dev);
+	return fail_errno(err, what, errno, "cannot read the %s of %s",
+			  about, dev);
+}
+
+int netdev_ifindex(struct sharenat *sn, const char *dev, const char *what,
 		   struct sharenat_error *err)
 {
-	unsigned int ifindex;
+	struct ifreq ifr = {};
 
 	if (!dev || !*dev)
 		return fail(err, what, "empty device name");
 	if (strlen(dev) >= IFNAMSIZ)
 		return fail(err, what, "device name '%s' is longer than %d "
 			    "characters", dev, IFNAMSIZ - 1);
-	ifindex = if_nametoindex(dev);
-	if (!ifindex)
-		return fail(err, what, "device %s does not exist", dev);
-	return (int)ifindex;
+	if (netdev_ioctl(sn, dev, SIOCGIFINDEX, &ifr, what, "index", err))
+		return -1;
+	return ifr.ifr_ifindex;
 }
 
-/* One ioctl about DEV on a throwaway socket. */
-static int netdev_ioctl(const char *dev, unsigned long request,
-			struct ifreq *ifr, const char *what, const char *about,
-			struct sharenat_error *err)
-{
-	int fd, rc;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail_errno(err, what, errno, "socket");
-	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", dev);
-	rc = ioctl(fd, request, ifr);
-	if (rc)
-		rc = errno;
-	close(fd);
-	if (rc)
-		return fail_errno(err, what, rc, "cannot read the %s of %s",
-				  about, dev);
-	return 0;
-}
-
-int netdev_mac(const char *dev, __u8 mac[6], const char *what,
-	       struct sharenat_error *err)
+int netdev_mac(struct sharenat *sn, const char *dev, __u8 mac[6],
+	       const char *what, struct sharenat_error *err)
 {
 	struct ifreq ifr = {};
 
-	if (netdev_ioctl(dev, SIOCGIFHWADDR, &ifr, what, "MAC", err))
+	if (netdev_ioctl(sn, dev, SIOCGIFHWADDR, &ifr, what, "MAC", err))
 		return -1;
 	if (ifr.ifr_hwaddr.sa_family != 1 /* ARPHRD_ETHER */)
 		return fail(err, what, "%s is not an Ethernet device", dev);
@@ -69,13 +69,13 @@ int netdev_mac(const char *dev, __u8 mac[6], const char *what,
 	return 0;
 }
 
-int netdev_driver(const char *dev, char *buf, size_t len, const char *what,
-		  struct sharenat_error *err)
+int netdev_driver(struct sharenat *sn, const char *dev, char *buf,
+		  size_t len, const char *what, struct sharenat_error *err)
 {
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
 	struct ifreq ifr = { .ifr_data = (void *)&info };
 
-	if (netdev_ioctl(dev, SIOCETHTOOL, &ifr, what, "driver", err))
+	if (netdev_ioctl(sn, dev, SIOCETHTOOL, &ifr, what, "driver", err))
 		return -1;
 	snprintf(buf, len, "%s", info.driver);
 	return 0;
@@ -102,69 +102,30 @@ bool netdev_has_addr(int ifindex, __be32 addr)
 	return found;
 }
 
-struct addr_request {
-	struct nlmsghdr header;
-	struct ifaddrmsg ifa;
-	char attrs[64];
-};
-
-static void add_attr(struct nlmsghdr *header, unsigned short type,
-		     const void *data, unsigned short len)
+int netdev_addr_change(struct sharenat *sn, int ifindex, __be32 addr,
+		       bool add, const char *what, struct sharenat_error *err)
 {
-	struct rtattr *rta = (struct rtattr *)((char *)header +
-					       NLMSG_ALIGN(header->nlmsg_len));
-
-	rta->rta_type = type;
-	rta->rta_len = RTA_LENGTH(len);
-	memcpy(RTA_DATA(rta), data, len);
-	header->nlmsg_len = NLMSG_ALIGN(header->nlmsg_len) +
-			    RTA_ALIGN(rta->rta_len);
-}
-
-int netdev_addr_change(int ifindex, __be32 addr, bool add, const char *what,
-		       struct sharenat_error *err)
-{
-	struct addr_request req = {
-		.header = {
-			.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg)),
-			.nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
-				       (add ? NLM_F_CREATE | NLM_F_EXCL : 0),
-			.nlmsg_seq = 1,
-		},
-		.ifa = {
-			.ifa_family = AF_INET,
-			.ifa_prefixlen = 32,
-			.ifa_scope = RT_SCOPE_UNIVERSE,
-			.ifa_index = (unsigned int)ifindex,
-		},
-	};
+	struct nl_request req = { 0 };
 	__u32 flags = IFA_F_NOPREFIXROUTE;
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	char reply[512], text[INET_ADDRSTRLEN];
-	struct nlmsgerr *ack;
-	ssize_t n;
-	int fd;
+	char text[INET_ADDRSTRLEN];
+	struct ifaddrmsg *ifa;
+	int fd, rc;
 
-	add_attr(&req.header, IFA_LOCAL, &addr, sizeof(addr));
-	add_attr(&req.header, IFA_ADDRESS, &addr, sizeof(addr));
-	add_attr(&req.header, IFA_FLAGS, &flags, sizeof(flags));
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	fd = sharenat_netlink(sn, what, err);
 	if (fd < 0)
-		return fail_errno(err, what, errno, "netlink socket");
-	if (sendto(fd, &req, req.header.nlmsg_len, 0,
-		   (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
-		close(fd);
-		return fail_errno(err, what, errno, "netlink send");
-	}
-	n = recv(fd, reply, sizeof(reply), 0);
-	close(fd);
-	if (n < (ssize_t)NLMSG_LENGTH(sizeof(*ack)))
-		return fail(err, what, "no answer from netlink");
-	ack = NLMSG_DATA((struct nlmsghdr *)reply);
-	if (ack->error)
-		return fail_errno(err, what, ack->error, "cannot %s %s/32",
+		return -1;
+	ifa = nl_message(&req, add ? RTM_NEWADDR : RTM_DELADDR,
+			 add ? NLM_F_CREATE | NLM_F_EXCL : 0, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = 32;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned int)ifindex;
+	nl_attr(&req, IFA_LOCAL, &addr, sizeof(addr));
+	nl_attr(&req, IFA_ADDRESS, &addr, sizeof(addr));
+	nl_attr(&req, IFA_FLAGS, &flags, sizeof(flags));
+	rc = nl_send(fd, &req, NULL);
+	if (rc)
+		return fail_errno(err, what, -rc, "cannot %s %s/32",
 				  add ? "add" : "remove",
 				  format_ipv4(addr, text));
 	return 0;

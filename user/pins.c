@@ -28,6 +28,7 @@
 #include "latency.h"
 #include "map_iter.h"
 #include "netdev.h"
+#include "netlink.h"
 #include "state.h"
 #include "tc.h"
 #include "sharenat.skel.h"
@@ -354,13 +355,13 @@ static int orphan_sandbox(const void *key, const void *value, void *ctx)
 
 /* The device at ifindex is still the one the sandbox was added on (same
  * MAC), so a filter may be put on or taken off it. */
-static bool same_device(const struct sandbox *sbx)
+static bool same_device(struct sharenat *sn, const struct sandbox *sbx)
 {
 	char name[IF_NAMESIZE];
 	__u8 mac[6];
 
 	return if_indextoname(sbx->ifindex, name) &&
-	       !netdev_mac(name, mac, "repair", NULL) &&
+	       !netdev_mac(sn, name, mac, "repair", NULL) &&
 	       !memcmp(mac, sbx->host_mac, sizeof(mac));
 }
 
@@ -384,10 +385,11 @@ static int complete_sandbox(const void *key, const void *value, void *ctx)
 	__u32 ifindex = sbx->ifindex;
 
 	(void)key;
-	if (!same_device(sbx))
+	if (!same_device(r->sn, sbx))
 		return 0;
 	if (!tc_present((int)ifindex))
-		tc_attach((int)ifindex, r->sn->egress_prog_fd, "repair", NULL);
+		tc_attach(r->sn, (int)ifindex, r->sn->egress_prog_fd,
+			  "repair", NULL);
 	if (sbx->xdp_frames)
 		bpf_map_update_elem(r->sn->xdp_devices_fd, &ifindex, &ifindex,
 				    BPF_ANY);
@@ -467,7 +469,7 @@ static void repair_sandboxes(struct repair *r)
 		bpf_map_delete_elem(sn->sandboxes_fd, &sbx->addr);
 		if (!sharenat_for_each_sandbox(sn, sandbox_on_device,
 					       &ifindex) &&
-		    same_device(sbx)) {
+		    same_device(sn, sbx)) {
 			tc_detach((int)ifindex, "repair", NULL);
 			bpf_map_delete_elem(sn->xdp_devices_fd, &ifindex);
 		}
@@ -669,6 +671,7 @@ struct sharenat *sharenat_open(const char *pin_dir,
 	for (i = 0; i < PINNED_COUNT; i++)
 		*fd_slot(sn, &pinned_objects[i]) = -1;
 	sn->lock_fd = -1;
+	sn->netlink_fd = -1;
 
 	if (mode != SHARENAT_OPEN_CREATE && !sharenat_is_loaded(pin_dir)) {
 		fail(err, "open state", "nothing is loaded under %s: run "
@@ -743,5 +746,22 @@ void sharenat_close(struct sharenat *sn)
 	close_fds(sn);
 	if (sn->lock_fd >= 0)
 		close(sn->lock_fd);
+	if (sn->netlink_fd >= 0)
+		close(sn->netlink_fd);
 	free(sn);
+}
+
+int sharenat_netlink(struct sharenat *sn, const char *what,
+		     struct sharenat_error *err)
+{
+	int fd;
+
+	if (sn->netlink_fd >= 0)
+		return sn->netlink_fd;
+	fd = nl_open();
+	if (fd < 0)
+		return fail_errno(err, what, -fd, "cannot open a netlink "
+				  "socket");
+	sn->netlink_fd = fd;
+	return fd;
 }

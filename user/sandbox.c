@@ -2,9 +2,10 @@
 /*
  * Sandboxes: one execution environment of a function, on a host-side
  * device, with an address from the sandbox pool. Adding one is the cold
- * start path: two map writes and, for the first sandbox of a device, one
- * tc attach. The sandbox entry is written last-but-one and the id index
- * last, so a failure at any step is undone in reverse.
+ * start path: device queries and a tc attach on one kept netlink socket
+ * (the filter of an earlier sandbox on the device is replaced in place),
+ * and two map writes. The sandbox entry is written last-but-one and the
+ * id index last, so a failure at any step is undone in reverse.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,15 +71,15 @@ int sharenat_sandbox_add(struct sharenat *sn,
 	if (!bpf_map_lookup_elem(sn->sandboxes_fd, &spec->addr, &existing))
 		return fail(err, WHAT_ADD, "%s is used by sandbox %s",
 			    format_ipv4(spec->addr, text), existing.id);
-	ifindex = netdev_ifindex(spec->dev, WHAT_ADD, err);
+	ifindex = netdev_ifindex(sn, spec->dev, WHAT_ADD, err);
 	if (ifindex < 0)
 		return -1;
 	sbx.ifindex = (__u32)ifindex;
 	if (!bpf_map_lookup_elem(sn->attachments_fd, &sbx.ifindex, &att))
 		return fail(err, WHAT_ADD, "%s is a shared device, not a "
 			    "sandbox device", spec->dev);
-	if (netdev_mac(spec->dev, sbx.host_mac, WHAT_ADD, err) ||
-	    netdev_driver(spec->dev, driver, sizeof(driver), WHAT_ADD, err))
+	if (netdev_mac(sn, spec->dev, sbx.host_mac, WHAT_ADD, err) ||
+	    netdev_driver(sn, spec->dev, driver, sizeof(driver), WHAT_ADD, err))
 		return -1;
 	sbx.xdp_frames = !strcmp(driver, "tun");
 
@@ -112,7 +113,7 @@ int sharenat_sandbox_add(struct sharenat *sn,
 			   spec->dev);
 		goto err_id;
 	}
-	if (tc_attach(ifindex, sn->egress_prog_fd, WHAT_ADD, err))
+	if (tc_attach(sn, ifindex, sn->egress_prog_fd, WHAT_ADD, err))
 		goto err_devmap;
 	return 0;
 

@@ -13,6 +13,8 @@
 struct sharenat {
 	char pin_dir[PIN_DIR_MAX];
 	int lock_fd;		/* flock on the pin directory: one writer */
+	int netlink_fd;		/* rtnetlink, opened on first use and kept:
+				 * sharenat_netlink() */
 	bool loaded_now;	/* this open loaded and pinned the programs */
 	bool marked;		/* this open made the writer mark (pins.c) */
 	int attachments_fd;
@@ -39,6 +41,11 @@ struct sharenat {
 	int ingress_prog_fd;		/* tc, shared devices */
 	int xdp_ingress_prog_fd;	/* XDP, shared devices (--mode xdp) */
 };
+
+/* The state's rtnetlink socket (netlink.h), opened on the first call;
+ * fd, or -1 with err set. */
+int sharenat_netlink(struct sharenat *sn, const char *what,
+		     struct sharenat_error *err);
 
 /* Remove every flow for which matches() is true, and with it the
  * endpoint-independent mappings (and their ports) it used. */

@@ -5,9 +5,10 @@
 
 #include "libsharenat.h"
 
-/* Attach (or replace) our filter on DEV's ingress. */
-int tc_attach(int ifindex, int prog_fd, const char *what,
-	      struct sharenat_error *err);
+/* Attach (or replace) our filter on DEV's ingress, making its clsact
+ * qdisc if it has none. */
+int tc_attach(struct sharenat *sn, int ifindex, int prog_fd,
+	      const char *what, struct sharenat_error *err);
 /* Remove our filter; the clsact qdisc stays, other filters may use it. */
 int tc_detach(int ifindex, const char *what, struct sharenat_error *err);
 

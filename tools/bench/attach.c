@@ -5,8 +5,9 @@
  * a namespace of its own): the device queries sharenat makes (ifindex, MAC,
  * driver), the map operations (three lookups, two writes, as
  * user/sandbox.c does them, on a hash map of the same entry size), and the
- * tc attach (clsact qdisc + filter over netlink, as user/tc.c does it).
- * The filters go away with the devices.
+ * tc attach (clsact qdisc + filter over netlink). The queries and the tc
+ * attach are the library's own functions, on a state that holds only the
+ * netlink socket they share. The filters go away with the devices.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -15,16 +16,16 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
-#include <linux/ethtool.h>
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bench.h"
+#include "error.h"
+#include "netdev.h"
 #include "sharenat.h"
+#include "state.h"
+#include "tc.h"
 #include "bench.skel.h"
 
 static int cmp_u64(const void *a, const void *b)
@@ -48,10 +49,12 @@ int cmd_attach_parts(int argc, char **argv)
 	int n = (int)opt_num(argc, argv, "--count", 100), i;
 	uint64_t *query = calloc((size_t)n, 8), *maps = calloc((size_t)n, 8);
 	uint64_t *tc = calloc((size_t)n, 8);
+	struct sharenat sn = { .netlink_fd = -1 };
+	struct sharenat_error err = { 0 };
 	struct bench_bpf *skel;
-	int sock = socket(AF_INET, SOCK_DGRAM, 0), by_addr, by_id;
+	int by_addr, by_id;
 
-	if (!prefix || n < 1 || n > 10000 || !query || !maps || !tc || sock < 0)
+	if (!prefix || n < 1 || n > 10000 || !query || !maps || !tc)
 		die("attach-parts --dev-prefix P --count 1..10000");
 	skel = bench_bpf__open_and_load();
 	if (!skel)
@@ -65,26 +68,22 @@ int cmd_attach_parts(int argc, char **argv)
 	if (by_addr < 0 || by_id < 0)
 		die("creating the maps: %s", strerror(errno));
 	for (i = 0; i < n; i++) {
-		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook,
-				    .attach_point = BPF_TC_INGRESS);
-		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 0x5a7,
-				    .priority = 1, .flags = BPF_TC_F_REPLACE);
-		struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
 		struct name_key id = { 0 };
 		struct sandbox sbx = { 0 }, old;
-		struct ifreq ifr = { 0 };
 		__be32 addr = htonl(0x64400000u + (uint32_t)i + 1), got;
+		char dev[IF_NAMESIZE], driver[32];
 		uint64_t t0, t1, t2, t3;
-		int err;
+		int ifindex;
 
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s%d", prefix, i);
+		snprintf(dev, sizeof(dev), "%s%d", prefix, i);
 		snprintf(id.name, sizeof(id.name), "s%d", i);
 		t0 = now_ns();
-		hook.ifindex = (int)if_nametoindex(ifr.ifr_name);
-		if (!hook.ifindex || ioctl(sock, SIOCGIFHWADDR, &ifr))
-			die("device %s: %s", ifr.ifr_name, strerror(errno));
-		ifr.ifr_data = (void *)&info;
-		ioctl(sock, SIOCETHTOOL, &ifr);
+		ifindex = netdev_ifindex(&sn, dev, "attach-parts", &err);
+		if (ifindex < 0 ||
+		    netdev_mac(&sn, dev, sbx.host_mac, "attach-parts", &err) ||
+		    netdev_driver(&sn, dev, driver, sizeof(driver),
+				  "attach-parts", &err))
+			die("%s", err.message);
 		t1 = now_ns();
 		bpf_map_lookup_elem(by_id, &id, &got);
 		bpf_map_lookup_elem(by_addr, &addr, &old);
@@ -94,13 +93,10 @@ int cmd_attach_parts(int argc, char **argv)
 		    bpf_map_update_elem(by_id, &id, &addr, BPF_NOEXIST))
 			die("map writes: %s", strerror(errno));
 		t2 = now_ns();
-		err = bpf_tc_hook_create(&hook);
-		if (err && err != -EEXIST)
-			die("clsact on %s: %s", ifr.ifr_name, strerror(-err));
-		opts.prog_fd = bpf_program__fd(skel->progs.floor_tc);
-		err = bpf_tc_attach(&hook, &opts);
-		if (err)
-			die("tc attach on %s: %s", ifr.ifr_name, strerror(-err));
+		if (tc_attach(&sn, ifindex,
+			      bpf_program__fd(skel->progs.floor_tc),
+			      "attach-parts", &err))
+			die("%s", err.message);
 		t3 = now_ns();
 		query[i] = t1 - t0;
 		maps[i] = t2 - t1;
@@ -112,7 +108,8 @@ int cmd_attach_parts(int argc, char **argv)
 	printf("part_count=%d\n", n);
 	close(by_addr);
 	close(by_id);
-	close(sock);
+	if (sn.netlink_fd >= 0)
+		close(sn.netlink_fd);
 	bench_bpf__destroy(skel);
 	free(query);
 	free(maps);

@@ -25,7 +25,7 @@ const char *opt_str(int argc, char **argv, const char *name,
 		    const char *fallback);
 double opt_num(int argc, char **argv, const char *name, double fallback);
 __be32 parse_addr(const char *text);
-void parse_mac(const char *text, uint8_t mac[6]);
+void mac_arg(const char *text, uint8_t mac[6]);
 void dev_mac(const char *dev, uint8_t mac[6]);
 
 /* A 60-byte IPv4 UDP frame with complete checksums; returns FRAME_LEN. */

@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 
 #include "bench.h"
+#include "parse.h"
 
 void die(const char *fmt, ...)
 {
@@ -99,16 +100,12 @@ __be32 parse_addr(const char *text)
 	return a.s_addr;
 }
 
-void parse_mac(const char *text, uint8_t mac[6])
+void mac_arg(const char *text, uint8_t mac[6])
 {
-	unsigned int b[6];
-	int i;
+	struct sharenat_error err;
 
-	if (!text || sscanf(text, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2],
-			    &b[3], &b[4], &b[5]) != 6)
+	if (!text || parse_mac(text, "sharenat-bench", mac, &err))
 		die("not a MAC address: %s", text ? text : "(none)");
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
 }
 
 void dev_mac(const char *dev, uint8_t mac[6])

@@ -67,7 +67,7 @@ int cmd_fwd(int argc, char **argv)
 		die("opening the forwarder: %s", strerror(errno));
 	*(__u32 *)&skel->rodata->fwd_ifindex = (__u32)ifindex_of(to);
 	dev_mac(to, (uint8_t *)skel->rodata->fwd_src);
-	parse_mac(opt_str(argc, argv, "--dst-mac", NULL),
+	mac_arg(opt_str(argc, argv, "--dst-mac", NULL),
 		  (uint8_t *)skel->rodata->fwd_dst);
 	if (bench_bpf__load(skel))
 		die("loading the forwarder: %s", strerror(errno));
@@ -117,7 +117,7 @@ int cmd_gen(int argc, char **argv)
 		die("--sport-base + --flows must stay within 1..65535");
 	if (cpu >= 0)
 		pin_cpu(cpu);
-	parse_mac(opt_str(argc, argv, "--dst-mac", NULL), dst_mac);
+	mac_arg(opt_str(argc, argv, "--dst-mac", NULL), dst_mac);
 	dev_mac(dev, src_mac);
 	libbpf_set_print(quiet);
 	skel = bench_bpf__open_and_load();

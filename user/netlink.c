@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "netlink.h"
+
+/* A link's reply with its stats skipped is about 1.5 KiB; room for the
+ * acks of a batch as well. */
+#define NL_REPLY_MAX 16384
+
+int nl_open(void)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	int fd;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&kernel, sizeof(kernel))) {
+		int saved = errno;
+
+		close(fd);
+		return -saved;
+	}
+	return fd;
+}
+
+static void *nl_tail(const struct nl_request *req)
+{
+	return (char *)req->last + NLMSG_ALIGN(req->last->nlmsg_len);
+}
+
+void *nl_message(struct nl_request *req, unsigned short type,
+		 unsigned short flags, size_t header_len)
+{
+	struct nlmsghdr *h;
+
+	h = req->count ? nl_tail(req) : &req->align;
+	memset(h, 0, NLMSG_SPACE(header_len));
+	h->nlmsg_len = (__u32)NLMSG_LENGTH(header_len);
+	h->nlmsg_type = type;
+	h->nlmsg_flags = flags | NLM_F_REQUEST | NLM_F_ACK;
+	req->last = h;
+	req->count++;
+	return NLMSG_DATA(h);
+}
+
+void nl_append(struct nl_request *req, const void *data, size_t len)
+{
+	memcpy(nl_tail(req), data, len);
+	req->last->nlmsg_len = NLMSG_ALIGN(req->last->nlmsg_len) +
+			       (__u32)NLMSG_ALIGN(len);
+}
+
+void nl_attr(struct nl_request *req, unsigned short type, const void *data,
+	     size_t len)
+{
+	struct rtattr *rta = nl_tail(req);
+
+	rta->rta_type = type;
+	rta->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(rta), data, len);
+	req->last->nlmsg_len = NLMSG_ALIGN(req->last->nlmsg_len) +
+			       RTA_ALIGN(rta->rta_len);
+}
+
+struct rtattr *nl_nest(struct nl_request *req, unsigned short type)
+{
+	struct rtattr *nest = nl_tail(req);
+
+	nl_attr(req, type, NULL, 0);
+	return nest;
+}
+
+void nl_nest_end(struct nl_request *req, struct rtattr *nest)
+{
+	nest->rta_len = (unsigned short)((char *)nl_tail(req) - (char *)nest);
+}
+
+/* Number the messages and send them in one go; the first sequence number
+ * is returned in *first. */
+static int nl_transmit(int fd, struct nl_request *req, __u32 *first)
+{
+	static __u32 seq;
+	struct nlmsghdr *h = &req->align;
+	size_t len = 0;
+	unsigned int i;
+
+	*first = seq + 1;
+	for (i = 0; i < req->count; i++) {
+		h = (struct nlmsghdr *)(req->buf + len);
+		h->nlmsg_seq = ++seq;
+		len += NLMSG_ALIGN(h->nlmsg_len);
+	}
+	while (send(fd, req->buf, len, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* Read what the kernel answers to messages first..first+count-1: each
+ * reply of REPLY_TYPE goes to reply(), each ack or error to errors[].
+ * Stops once every message is acked. */
+static int nl_receive(int fd, __u32 first, unsigned int count, int *errors,
+		      unsigned short reply_type,
+		      int (*reply)(const struct nlmsghdr *msg, void *ctx),
+		      void *ctx)
+{
+	char buf[NL_REPLY_MAX] __attribute__((aligned(4)));
+	unsigned int acked = 0;
+	int rc = 0;
+
+	while (acked < count) {
+		struct nlmsghdr *msg = (struct nlmsghdr *)buf;
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
+		int left = (int)n;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n > (ssize_t)sizeof(buf))
+			return -EMSGSIZE;
+		for (; NLMSG_OK(msg, left); msg = NLMSG_NEXT(msg, left)) {
+			__u32 index = msg->nlmsg_seq - first;
+
+			if (index >= count)
+				continue;	/* a reply to an earlier request */
+			if (msg->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *ack = NLMSG_DATA(msg);
+
+				errors[index] = ack->error;
+				acked++;
+			} else if (msg->nlmsg_type == reply_type && reply &&
+				   !rc) {
+				rc = reply(msg, ctx);
+			}
+		}
+	}
+	return rc;
+}
+
+int nl_send(int fd, struct nl_request *req, int *errors)
+{
+	int one_error = 0, rc;
+	__u32 first;
+
+	if (!errors) {
+		if (req->count != 1)
+			return -EINVAL;
+		errors = &one_error;
+	}
+	rc = nl_transmit(fd, req, &first);
+	if (!rc)
+		rc = nl_receive(fd, first, req->count, errors, 0, NULL, NULL);
+	if (rc)
+		return rc;
+	return errors == &one_error ? one_error : 0;
+}
+
+int nl_query(int fd, struct nl_request *req, unsigned short reply_type,
+	     int (*reply)(const struct nlmsghdr *msg, void *ctx), void *ctx)
+{
+	int error = 0, rc;
+	__u32 first;
+
+	rc = nl_transmit(fd, req, &first);
+	if (!rc)
+		rc = nl_receive(fd, first, 1, &error, reply_type, reply, ctx);
+	return error ? error : rc;
+}
