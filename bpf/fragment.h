@@ -45,16 +45,19 @@ static __always_inline void fragment_remember(const struct packet *pkt,
 					      __be16 nat_ip_id)
 {
 	struct fragment_key key;
-	struct fragment value = {
+	struct fragment value;
+
+	/* Before anything else: the clock is a helper call, which every
+	 * packet that is no first fragment would otherwise pay for. */
+	if (pkt->fragment != FRAGMENT_FIRST)
+		return;
+	value = (struct fragment){
 		.nat_addr = nat_addr,
 		.next_hop = next_hop,
 		.ifindex = ifindex,
 		.nat_ip_id = nat_ip_id,
 		.first_seen_ns = bpf_ktime_get_ns(),
 	};
-
-	if (pkt->fragment != FRAGMENT_FIRST)
-		return;
 	fragment_key_of(pkt, direction, attachment, &key);
 	bpf_map_update_elem(&fragments, &key, &value, BPF_ANY);
 }
