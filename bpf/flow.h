@@ -62,18 +62,14 @@ static __always_inline void count_function(__u32 function_id,
 		counters->values[which] += 1;
 }
 
-/* Idle timeout of a flow, from its attachment and TCP state. */
-static __always_inline __u64 flow_timeout_ns(const struct flow_key *key,
-					     const struct flow *egress,
-					     const struct flow *ingress)
+/* Idle timeout of a flow through att, from its protocol and TCP state. */
+static __always_inline __u64 attachment_timeout_ns(const struct attachment *att,
+						   const struct flow_key *key,
+						   const struct flow *egress,
+						   const struct flow *ingress)
 {
-	const struct attachment *att;
-	__u32 attachment = egress->ifindex;
 	__u32 seconds;
 
-	att = bpf_map_lookup_elem(&attachments, &attachment);
-	if (!att)
-		return 0;	/* detached: expire now */
 	/* A timeout of 0 (an attachment written without them) means the
 	 * default, never "expire at once". */
 	if (key->proto == IPPROTO_UDP)
@@ -89,6 +85,21 @@ static __always_inline __u64 flow_timeout_ns(const struct flow_key *key,
 		seconds = att->timeouts.tcp_transitory ?:
 			  SHARENAT_TCP_TRANSITORY_TIMEOUT;
 	return (__u64)seconds * NSEC_PER_SEC;
+}
+
+/* Idle timeout of a flow, from its attachment (looked up: the timer and
+ * the sweeper run without one in hand) and TCP state. */
+static __always_inline __u64 flow_timeout_ns(const struct flow_key *key,
+					     const struct flow *egress,
+					     const struct flow *ingress)
+{
+	__u32 attachment = egress->ifindex;
+	const struct attachment *att =
+		bpf_map_lookup_elem(&attachments, &attachment);
+
+	if (!att)
+		return 0;	/* detached: expire now */
+	return attachment_timeout_ns(att, key, egress, ingress);
 }
 
 static __always_inline void release_port(struct sandbox *sbx)
@@ -694,7 +705,8 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 		return NULL;
 	}
 	count_function(fn->id, FUNCTION_FLOWS_CREATED);
-	flow_arm_expiry(flow, flow_timeout_ns(egress_key, flow, NULL));
+	flow_arm_expiry(flow,
+			attachment_timeout_ns(att, egress_key, flow, NULL));
 	return flow;
 }
 
