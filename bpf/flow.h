@@ -16,6 +16,9 @@
 
 #define CLOCK_MONOTONIC 1
 #define NSEC_PER_SEC 1000000000ull
+/* How far bpf_ktime_get_coarse_ns may lag: one tick, 10 ms at HZ=100, the
+ * slowest tick Linux has. */
+#define COARSE_CLOCK_LAG_NS (10 * 1000 * 1000ull)
 
 /* The packet as a flow key: egress keys are the sandbox side and need no
  * attachment (sandbox addresses are unique on a host); ingress keys are
@@ -227,7 +230,12 @@ static __always_inline __u64 flow_expire_if_idle(const struct flow_key *key,
 	last = egress->last_seen_ns;
 	if (ingress && ingress->last_seen_ns > last)
 		last = ingress->last_seen_ns;
+	/* last_seen_ns is read off the coarse clock, which lags the
+	 * precise one by up to a tick: without that much more, a flow could
+	 * go that much before its timeout. (0 is "detached: now".) */
 	timeout = flow_timeout_ns(key, egress, ingress);
+	if (timeout)
+		timeout += COARSE_CLOCK_LAG_NS;
 	idle = now > last ? now - last : 0;
 	if (idle < timeout)
 		return timeout - idle;
