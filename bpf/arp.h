@@ -12,10 +12,6 @@
 #include "parse.h"
 #include "rewrite.h"
 
-#define ARPHRD_ETHER 1
-#define ARPOP_REQUEST 1
-#define ARPOP_REPLY 2
-
 /* Turn an ARP request for the gateway, from a sandbox of this device, into
  * the reply and send it back out of the device. Anything else is dropped:
  * a sandbox has no business with other ARP. */

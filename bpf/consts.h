@@ -8,6 +8,9 @@
 #define ETH_P_ARP 0x0806
 #define ETH_HLEN 14
 #define ETH_ALEN 6
+#define ARPHRD_ETHER 1
+#define ARPOP_REQUEST 1
+#define ARPOP_REPLY 2
 #define IP_MF 0x2000
 #define IP_DF 0x4000
 #define IP_OFFSET 0x1fff

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Egress, sandbox -> customer, at tc on the host side of a sandbox's
- * device (tc, not XDP: a sandbox's TCP and UDP arrive CHECKSUM_PARTIAL,
- * which only an skb can carry through a redirect, and XDP on a veth turns
- * TSO off for the sandbox):
+ * device (tc: a sandbox's TCP and UDP arrive CHECKSUM_PARTIAL, which only
+ * an skb can carry through a redirect, and XDP on a veth turns TSO off for
+ * the sandbox; with --mode xdp, egress_xdp.h runs in front of it for the
+ * established flows' packets it can finish):
  * parse -> sandbox (anti-spoofing) -> attachment for the destination ->
  * flow (created on the first packet) -> rewrite source -> redirect to the
  * shared device, where the kernel resolves the next hop's MAC on that
@@ -70,13 +71,6 @@ route_of(const struct function *fn, __be32 dst_addr, __be32 *next_hop)
 		}
 	}
 	return NULL;
-}
-
-/* clang's BPF target has no memcmp. */
-static __always_inline bool mac_equal(const __u8 *a, const __u8 *b)
-{
-	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
-		(a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5])) == 0;
 }
 
 static __always_inline int drop(enum counter why)
@@ -160,7 +154,7 @@ static __always_inline int hairpin(const struct nat_ctx *c,
 	sbx = bpf_map_lookup_elem(&sandboxes, &target->nat_addr);
 	if (!sbx || sbx->ifindex != target->ifindex)
 		return drop(COUNTER_DROP_STALE_FLOW);
-	flow_touch(target, pkt);
+	flow_touch(target, pkt, bpf_ktime_get_coarse_ns());
 	count_function(sbx->function_id, FUNCTION_PACKETS_IN);
 	if (rewrite_addr(c, pkt, IP_DADDR_OFF, pkt->dst_addr,
 			 target->nat_addr, false) ||
@@ -326,7 +320,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 				      ICMP_FRAG_NEEDED, bpf_htonl(mtu),
 				      gateway);
 	}
-	flow_touch(flow, &pkt);
+	flow_touch(flow, &pkt, bpf_ktime_get_coarse_ns());
 	count_function(sbx->function_id, FUNCTION_PACKETS_OUT);
 	if (tcp_closes(&pkt))
 		flow_closing(flow);

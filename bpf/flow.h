@@ -37,13 +37,13 @@ static __always_inline void flow_key_of(const struct packet *pkt,
 	key->attachment = attachment;
 }
 
+/* A packet of the flow went through at now, read off the coarse clock
+ * (the same monotonic time, to the tick): enough for timeouts counted in
+ * seconds, and a fraction of a precise read's cost on every packet. */
 static __always_inline void flow_touch(struct flow *flow,
-				       const struct packet *pkt)
+				       const struct packet *pkt, __u64 now)
 {
-	/* The coarse clock (the same monotonic time, to the tick) is enough
-	 * for timeouts counted in seconds, and costs a fraction of a precise
-	 * read on every packet. */
-	flow->last_seen_ns = bpf_ktime_get_coarse_ns();
+	flow->last_seen_ns = now;
 	flow->packets += 1;
 	if (pkt->proto != IPPROTO_TCP)
 		return;

@@ -20,6 +20,7 @@
 #include "fragmenter.h"
 #include "icmp_error.h"
 #include "icmp_send.h"
+#include "neighbour.h"
 #include "rewrite.h"
 
 enum ingress_verdict {
@@ -185,6 +186,10 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 		return ingress_icmp_error(c, &pkt, ifindex);
 	if (parsed == PARSE_LATER_FRAGMENT)
 		return ingress_later_fragment(c, &pkt, ifindex);
+	/* XDP egress takes its next hops' MACs from what XDP ingress hears;
+	 * the kernel gets the ARP all the same. */
+	if (parsed == PARSE_ARP && c->xdp)
+		neighbour_learn(c);
 	if (parsed != PARSE_IPV4)
 		return INGRESS_PASS;
 
@@ -233,7 +238,7 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 		return ingress_answer(c, &pkt, ICMP_DEST_UNREACH,
 				      ICMP_FRAG_NEEDED, bpf_htonl(mtu));
 	}
-	flow_touch(flow, &pkt);
+	flow_touch(flow, &pkt, bpf_ktime_get_coarse_ns());
 	count_function(sbx->function_id, FUNCTION_PACKETS_IN);
 	if (tcp_closes(&pkt)) {
 		struct flow_key egress_key;

@@ -95,16 +95,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flows SEC(".maps");
 
-/* xdp_devices: ifindex -> ifindex of every sandbox device that takes XDP
- * frames. Written by the CLI (sandbox add/del). Read by XDP ingress, which
- * redirects through it (a devmap flushes redirected frames in bulk). */
+/* xdp_devices: ifindex -> ifindex of every device XDP may redirect to:
+ * sandbox devices that take XDP frames (taps), and shared devices attached
+ * with --mode xdp. Written by the CLI (sandbox add/del, attach/detach).
+ * Read by XDP ingress and XDP egress, which redirect through it (a devmap
+ * flushes redirected frames in bulk). */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, SHARENAT_MAX_SANDBOXES);
+	__uint(max_entries, SHARENAT_MAX_SANDBOXES + SHARENAT_MAX_ATTACHMENTS);
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xdp_devices SEC(".maps");
+
+/* neighbours: struct neighbour_key -> struct neighbour_macs, the hosts on
+ * the links of shared devices attached with --mode xdp. Written by XDP
+ * ingress from every ARP it sees there (neighbour.h). Read by XDP egress
+ * for the MACs of a flow's next hop. LRU: a host not heard from is only a
+ * cache miss, which tc's path serves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SHARENAT_MAX_NEIGHBOURS);
+	__type(key, struct neighbour_key);
+	__type(value, struct neighbour_macs);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} neighbours SEC(".maps");
 
 /* mappings: struct mapping_key -> struct mapping, on attachments with
  * endpoint-independent mapping. ports: struct port_key -> struct

@@ -211,6 +211,13 @@ static __always_inline int rewrite_port(const struct nat_ctx *c,
 			   new_port);
 }
 
+/* clang's BPF target has no memcmp. */
+static __always_inline bool mac_equal(const __u8 *a, const __u8 *b)
+{
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
+		(a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5])) == 0;
+}
+
 static __always_inline int rewrite_macs(const struct nat_ctx *c,
 					const __u8 *dst_mac,
 					const __u8 *src_mac)

@@ -1,20 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The sharenat fast path. Three programs share the maps of maps.h:
- * egress at tc on the host side of every sandbox device; ingress at tc on
- * every shared device, and optionally at XDP in front of it. The packet's
- * way: egress.h and ingress.h, top-down.
+ * The sharenat fast path. Four programs share the maps of maps.h: egress
+ * at tc on the host side of every sandbox device, and optionally at XDP in
+ * front of it; ingress at tc on every shared device, and optionally at XDP
+ * in front of it. The packet's way: egress.h, egress_xdp.h and ingress.h,
+ * top-down.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
 #include "egress.h"
+#include "egress_xdp.h"
 #include "ingress.h"
 
 SEC("tc")
 int sharenat_egress(struct __sk_buff *skb)
 {
 	return nat_egress(skb);
+}
+
+SEC("xdp")
+int sharenat_xdp_egress(struct xdp_md *xdp)
+{
+	return nat_egress_xdp(xdp);
 }
 
 SEC("tc")

@@ -57,7 +57,7 @@ struct sharenat_attach_spec {
 	/* Ingress hook; unset: tc on veth (XDP there turns the peer's TSO
 	 * off), XDP in front of tc on any other device. */
 	bool hook_set;
-	enum ingress_hook hook;
+	enum nat_hook hook;
 	struct flow_timeouts timeouts;	/* seconds; 0: the default */
 };
 
@@ -107,6 +107,9 @@ struct sharenat_sandbox_spec {
 	__be32 addr;
 	__u8 mac[6];
 	bool has_mac;
+	/* NAT_HOOK_XDP: the XDP egress fast path in front of tc on the
+	 * device (packet rate; it turns TSO off for a veth's sandbox). */
+	enum nat_hook hook;
 };
 
 int sharenat_sandbox_add(struct sharenat *sn,

@@ -67,13 +67,14 @@
 #define SHARENAT_TC_HANDLE 0x5a7
 #define SHARENAT_TC_PRIORITY 1
 
-/* The hook of the ingress program on a shared device. tc always runs; XDP
- * runs in front of it where that was measured to pay (not on veth, where
- * an XDP program turns TSO off on the peer) and hands tc what it cannot
- * finish itself. */
-enum ingress_hook {
-	INGRESS_HOOK_TC = 0,
-	INGRESS_HOOK_XDP = 1,
+/* The hook of the NAT on a device: the ingress program on a shared device,
+ * the egress program on a sandbox's. tc always runs; XDP runs in front of
+ * it where that was measured to pay (packet rate; not bulk TCP on a veth,
+ * where an XDP program turns TSO off on the peer) and hands tc what it
+ * cannot finish itself. */
+enum nat_hook {
+	NAT_HOOK_TC = 0,
+	NAT_HOOK_XDP = 1,
 };
 
 enum mapping_behaviour {
@@ -106,11 +107,13 @@ struct attachment {
 	__u16 port_lo;			/* shared port range, host order */
 	__u16 port_hi;
 	__u8 mapping;			/* enum mapping_behaviour */
-	__u8 hook;			/* enum ingress_hook */
+	__u8 hook;			/* enum nat_hook */
 	/* bit i: the loader added shared_addrs[i] to the device and removes
 	 * it on detach; an address the user configured is left alone. */
 	__u8 added_addrs;
 	__u8 arp_ignore_before;		/* the device's arp_ignore before attach */
+	__u8 mac[6];			/* the device's own MAC */
+	__u8 pad[2];
 	struct flow_timeouts timeouts;
 };
 
@@ -166,7 +169,8 @@ struct sandbox {
 	 * redirect to it; a veth only does when its peer runs NAPI, which
 	 * cannot be seen from this side, so veth sandboxes take tc's path. */
 	__u8 xdp_frames;
-	__u8 pad[2];
+	__u8 hook;			/* enum nat_hook of its egress program */
+	__u8 pad;
 	/* Flows (each holds one shared port) this sandbox has now: egress
 	 * adds one per new flow, expiry takes it back. */
 	__u32 ports_in_use;
@@ -283,6 +287,29 @@ struct held_fragment {
 	__u8 frame[SHARENAT_HELD_FRAME_BYTES];
 };
 
+/* Key of map `neighbours`: a host on a shared device's link, by the
+ * address its ARP gave. */
+struct neighbour_key {
+	__u32 ifindex;			/* the shared device */
+	__be32 addr;
+};
+
+/* Value of map `neighbours`: the MACs a frame to that host carries, for
+ * the XDP egress path, which has no bpf_redirect_neigh. */
+struct neighbour_macs {
+	__u8 mac[6];			/* the host's, from its ARP */
+	__u8 device_mac[6];		/* the shared device's own */
+	__u32 pad;
+	__u64 learned_ns;		/* coarse clock at its last ARP */
+};
+
+/* How long a learned MAC is used without a new ARP from its host: the
+ * kernel's own base reachable time. Past it, egress takes tc's path,
+ * whose bpf_redirect_neigh has the kernel confirm the neighbour (its ARP
+ * probe's answer is learned again). */
+#define SHARENAT_NEIGHBOUR_FRESH_SECONDS 30
+#define SHARENAT_MAX_NEIGHBOURS 4096
+
 /* Value of map `expiry_sweeper` (one entry): the timer that arms or
  * expires the flows whose own timer could not be armed and drops the held
  * fragments whose first never came; how many of each there were at its
@@ -395,6 +422,9 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(INGRESS_TRANSLATED, "ingress_translated")			\
 	X(INGRESS_XDP_FAST_PATH, "ingress_xdp_fast_path")		\
 	X(INGRESS_XDP_TO_TC, "ingress_xdp_to_tc")			\
+	X(EGRESS_XDP_FAST_PATH, "egress_xdp_fast_path")		\
+	X(EGRESS_XDP_TO_TC, "egress_xdp_to_tc")				\
+	X(NEIGHBOUR_LEARNED, "neighbour_learned")			\
 	X(FLOW_CREATED, "flow_created")					\
 	X(FLOW_EXPIRED, "flow_expired")					\
 	X(FLOW_TIMER_DEFERRED, "flow_timer_deferred")			\

@@ -449,6 +449,11 @@ static int parse_sandbox(struct parser *p, char **words, unsigned int count)
 				      p->err))
 				return -1;
 			spec->has_mac = true;
+		} else if (!strcmp(key, "mode")) {
+			if (once(p, &pr, 4, key) ||
+			    parse_mode(value, key_what(p, key), &spec->hook,
+				       p->err))
+				return -1;
 		} else {
 			return unknown_key(p, "sandbox", key);
 		}

@@ -107,8 +107,8 @@ static int wanted_attachment(struct sharenat *sn,
 		if (netdev_driver(sn, want->dev, driver, sizeof(driver), what,
 				  err))
 			return -1;
-		att->hook = strcmp(driver, "veth") ? INGRESS_HOOK_XDP :
-						     INGRESS_HOOK_TC;
+		att->hook = strcmp(driver, "veth") ? NAT_HOOK_XDP :
+						     NAT_HOOK_TC;
 	}
 	return 0;
 }
@@ -180,7 +180,8 @@ static bool sandbox_same(const struct plan *plan, const struct sandbox *cur,
 	       !strcmp(apply_function_name_of(&plan->st, cur->function_id),
 		       spec->function) &&
 	       cur->mac_static == spec->has_mac &&
-	       (!spec->has_mac || !memcmp(cur->mac, spec->mac, 6));
+	       (!spec->has_mac || !memcmp(cur->mac, spec->mac, 6)) &&
+	       cur->hook == spec->hook;
 }
 
 static int plan_attachments(struct sharenat *sn,

@@ -109,7 +109,7 @@ static void write_attachment(FILE *out, const struct attachment *att,
 		"tcp-established-timeout %u tcp-transitory-timeout %u "
 		"udp-timeout %u icmp-timeout %u\n", att->port_lo, att->port_hi,
 		att->mapping == MAPPING_DEPENDENT ? "dependent" : "independent",
-		att->hook == INGRESS_HOOK_XDP ? "xdp" : "tc",
+		att->hook == NAT_HOOK_XDP ? "xdp" : "tc",
 		att->timeouts.tcp_established, att->timeouts.tcp_transitory,
 		att->timeouts.udp, att->timeouts.icmp);
 }
@@ -159,6 +159,8 @@ static void write_sandbox(FILE *out, const struct state *st,
 		fprintf(out, " mac %02x:%02x:%02x:%02x:%02x:%02x",
 			sbx->mac[0], sbx->mac[1], sbx->mac[2], sbx->mac[3],
 			sbx->mac[4], sbx->mac[5]);
+	if (sbx->hook == NAT_HOOK_XDP)
+		fputs(" mode xdp", out);
 	fputc('\n', out);
 }
 

@@ -137,9 +137,11 @@ int sharenat_attach(struct sharenat *sn,
 
 		if (netdev_driver(sn, spec->dev, driver, sizeof(driver), WHAT, err))
 			return -1;
-		att.hook = strcmp(driver, "veth") ? INGRESS_HOOK_XDP :
-						    INGRESS_HOOK_TC;
+		att.hook = strcmp(driver, "veth") ? NAT_HOOK_XDP :
+						    NAT_HOOK_TC;
 	}
+	if (netdev_mac(sn, spec->dev, att.mac, WHAT, err))
+		return -1;
 
 	if (netdev_arp_ignore_get(spec->dev, &att.arp_ignore_before, WHAT,
 				  err) ||
@@ -162,11 +164,21 @@ int sharenat_attach(struct sharenat *sn,
 	}
 	if (tc_attach(sn, ifindex, sn->ingress_prog_fd, WHAT, err))
 		goto err_entry;
-	if (att.hook == INGRESS_HOOK_XDP &&
+	if (att.hook == NAT_HOOK_XDP &&
 	    xdp_attach(ifindex, sn->xdp_ingress_prog_fd, WHAT, err))
 		goto err_tc;
+	/* XDP egress may redirect to the device from now on. */
+	if (att.hook == NAT_HOOK_XDP &&
+	    bpf_map_update_elem(sn->xdp_devices_fd, &att.ifindex,
+				&att.ifindex, BPF_ANY)) {
+		fail_errno(err, WHAT, errno, "cannot add %s to xdp_devices",
+			   spec->dev);
+		goto err_xdp;
+	}
 	return 0;
 
+err_xdp:
+	xdp_detach(ifindex, sn->xdp_ingress_prog_fd, WHAT, NULL);
 err_tc:
 	tc_detach(ifindex, WHAT, NULL);
 err_entry:
@@ -222,9 +234,12 @@ int sharenat_detach(struct sharenat *sn, const char *dev,
 	if (use.function[0])
 		return fail(err, "detach", "%s is used by function %s: delete "
 			    "the function first", dev, use.function);
-	if (att.hook == INGRESS_HOOK_XDP &&
-	    xdp_detach(ifindex, sn->xdp_ingress_prog_fd, "detach", err))
-		return -1;
+	if (att.hook == NAT_HOOK_XDP) {
+		bpf_map_delete_elem(sn->xdp_devices_fd, &use.ifindex);
+		if (xdp_detach(ifindex, sn->xdp_ingress_prog_fd, "detach",
+			       err))
+			return -1;
+	}
 	if (tc_detach(ifindex, "detach", err))
 		return -1;
 	bpf_map_delete_elem(sn->attachments_fd, &use.ifindex);

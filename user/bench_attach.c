@@ -211,7 +211,7 @@ static int setup(struct bench *b, struct sharenat_error *err)
 		.port_lo = 1024,
 		.port_hi = 65535,
 		.hook_set = true,
-		.hook = INGRESS_HOOK_TC,
+		.hook = NAT_HOOK_TC,
 	};
 	struct sharenat_function_spec function = {
 		.name = BENCH_FUNCTION,

@@ -34,6 +34,7 @@ static const char usage_text[] =
 "               [--sg NAME] [--port-quota N]\n"
 "  function del NAME\n"
 "  sandbox add ID --function NAME --dev DEV --ip ADDR [--mac MAC]\n"
+"              [--mode xdp|tc]\n"
 "  sandbox del ID\n"
 "  flows [--function NAME] [--sandbox ID] [--json]\n"
 "  stats [--json|--prometheus]\n"
@@ -270,6 +271,10 @@ static int parse_sandbox_add(struct args *a,
 			    parse_mac(value, a->what, spec->mac, a->err))
 				return bad_usage(a);
 			spec->has_mac = true;
+		} else if (is_flag(word, "--mode")) {
+			if (flag_value(a, word, &value) ||
+			    parse_mode(value, a->what, &spec->hook, a->err))
+				return bad_usage(a);
 		} else {
 			return usage_fail(a, "unknown argument '%s'", word);
 		}

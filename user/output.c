@@ -529,7 +529,7 @@ static int print_attachment(const struct attachment *att, void *ctx)
 		       att->port_lo, att->port_hi,
 		       att->mapping == MAPPING_DEPENDENT ? "dependent" :
 							   "independent",
-		       att->hook == INGRESS_HOOK_XDP ? "xdp" : "tc",
+		       att->hook == NAT_HOOK_XDP ? "xdp" : "tc",
 		       att->timeouts.tcp_established,
 		       att->timeouts.tcp_transitory, att->timeouts.udp,
 		       att->timeouts.icmp);
@@ -544,7 +544,7 @@ static int print_attachment(const struct attachment *att, void *ctx)
 	printf(" ports %u-%u mapping %s mode %s timeouts tcp %u/%u udp %u "
 	       "icmp %u\n", att->port_lo, att->port_hi,
 	       att->mapping == MAPPING_DEPENDENT ? "dependent" : "independent",
-	       att->hook == INGRESS_HOOK_XDP ? "xdp" : "tc",
+	       att->hook == NAT_HOOK_XDP ? "xdp" : "tc",
 	       att->timeouts.tcp_established, att->timeouts.tcp_transitory,
 	       att->timeouts.udp, att->timeouts.icmp);
 	return 0;
@@ -602,6 +602,7 @@ static int print_sandbox(const struct sandbox *sbx, void *ctx)
 {
 	struct status_print *p = ctx;
 	char dev[IF_NAMESIZE], addr[INET_ADDRSTRLEN], mac[18];
+	const char *mode = sbx->hook == NAT_HOOK_XDP ? "xdp" : "tc";
 	struct function fn;
 	const char *function = "?";
 
@@ -621,12 +622,14 @@ static int print_sandbox(const struct sandbox *sbx, void *ctx)
 		printf(",\"dev\":");
 		json_string(dev);
 		printf(",\"ip\":\"%s\",\"mac\":\"%s\",\"mac_static\":%s,"
-		       "\"ports_in_use\":%u}", addr, mac,
-		       sbx->mac_static ? "true" : "false", sbx->ports_in_use);
+		       "\"mode\":\"%s\",\"ports_in_use\":%u}", addr, mac,
+		       sbx->mac_static ? "true" : "false", mode,
+		       sbx->ports_in_use);
 	} else {
-		printf("sandbox %s function %s dev %s ip %s mac %s%s ports %u\n",
-		       sbx->id, function, dev, addr, mac,
-		       sbx->mac_static ? " (static)" : "", sbx->ports_in_use);
+		printf("sandbox %s function %s dev %s ip %s mac %s%s mode %s "
+		       "ports %u\n", sbx->id, function, dev, addr, mac,
+		       sbx->mac_static ? " (static)" : "", mode,
+		       sbx->ports_in_use);
 	}
 	return 0;
 }

@@ -203,13 +203,13 @@ int parse_subnet_ref(const char *text, const char *what,
 	return 0;
 }
 
-int parse_mode(const char *text, const char *what, enum ingress_hook *hook,
+int parse_mode(const char *text, const char *what, enum nat_hook *hook,
 	       struct sharenat_error *err)
 {
 	if (text && !strcmp(text, "xdp"))
-		*hook = INGRESS_HOOK_XDP;
+		*hook = NAT_HOOK_XDP;
 	else if (text && !strcmp(text, "tc"))
-		*hook = INGRESS_HOOK_TC;
+		*hook = NAT_HOOK_TC;
 	else
 		return fail(err, what, "'%s' is not a mode: expected xdp or "
 			    "tc", text ? text : "");

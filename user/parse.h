@@ -38,7 +38,7 @@ int parse_sg_rule(const char *text, const char *what, struct sg_rule *rule,
 int parse_count(const char *text, const char *what, unsigned long max,
 		unsigned long *value, struct sharenat_error *err);
 /* xdp | tc: the ingress hook of an attachment. */
-int parse_mode(const char *text, const char *what, enum ingress_hook *hook,
+int parse_mode(const char *text, const char *what, enum nat_hook *hook,
 	       struct sharenat_error *err);
 /* independent | dependent */
 int parse_mapping(const char *text, const char *what,

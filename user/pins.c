@@ -64,9 +64,12 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(attachment_counters),
 	PINNED_MAP(sandbox_counters),
 	PINNED_MAP(latency),
+	PINNED_MAP(neighbours),
 	{ "sharenat_egress", offsetof(struct sharenat, egress_prog_fd), true },
 	{ "sharenat_ingress", offsetof(struct sharenat, ingress_prog_fd), true },
 	{ "sharenat_xdp_ingress", offsetof(struct sharenat, xdp_ingress_prog_fd),
+	  true },
+	{ "sharenat_xdp_egress", offsetof(struct sharenat, xdp_egress_prog_fd),
 	  true },
 };
 #undef PINNED_MAP

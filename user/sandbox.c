@@ -22,6 +22,7 @@
 #include "parse.h"
 #include "state.h"
 #include "tc.h"
+#include "xdp.h"
 
 #define WHAT_ADD "sandbox add"
 #define WHAT_DEL "sandbox del"
@@ -82,6 +83,7 @@ int sharenat_sandbox_add(struct sharenat *sn,
 	    netdev_driver(sn, spec->dev, driver, sizeof(driver), WHAT_ADD, err))
 		return -1;
 	sbx.xdp_frames = !strcmp(driver, "tun");
+	sbx.hook = (__u8)spec->hook;
 
 	memcpy(sbx.id, id.name, sizeof(sbx.id));
 	sbx.addr = spec->addr;
@@ -113,10 +115,16 @@ int sharenat_sandbox_add(struct sharenat *sn,
 			   spec->dev);
 		goto err_id;
 	}
-	if (tc_attach(sn, ifindex, sn->egress_prog_fd, WHAT_ADD, err))
+	if (sbx.hook == NAT_HOOK_XDP &&
+	    xdp_attach(ifindex, sn->xdp_egress_prog_fd, WHAT_ADD, err))
 		goto err_devmap;
+	if (tc_attach(sn, ifindex, sn->egress_prog_fd, WHAT_ADD, err))
+		goto err_xdp;
 	return 0;
 
+err_xdp:
+	if (sbx.hook == NAT_HOOK_XDP)
+		xdp_detach(ifindex, sn->xdp_egress_prog_fd, WHAT_ADD, NULL);
 err_devmap:
 	if (sbx.xdp_frames)
 		bpf_map_delete_elem(sn->xdp_devices_fd, &dev_ifindex);
@@ -158,6 +166,10 @@ int sharenat_sandbox_del(struct sharenat *sn, const char *id_text,
 	/* The device's last sandbox: take the program off first, so nothing
 	 * from the device is seen between the map deletes below. */
 	if (dc.sandboxes == 0) {
+		if (sbx.hook == NAT_HOOK_XDP &&
+		    xdp_detach((int)sbx.ifindex, sn->xdp_egress_prog_fd,
+			       WHAT_DEL, err))
+			return -1;
 		if (tc_detach((int)sbx.ifindex, WHAT_DEL, err))
 			return -1;
 		bpf_map_delete_elem(sn->xdp_devices_fd, &sbx.ifindex);

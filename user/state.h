@@ -40,6 +40,8 @@ struct sharenat {
 	int egress_prog_fd;		/* tc, sandbox devices */
 	int ingress_prog_fd;		/* tc, shared devices */
 	int xdp_ingress_prog_fd;	/* XDP, shared devices (--mode xdp) */
+	int xdp_egress_prog_fd;		/* XDP, sandbox devices (--mode xdp) */
+	int neighbours_fd;
 };
 
 /* The state's rtnetlink socket (netlink.h), opened on the first call;

@@ -146,7 +146,7 @@ static void configure_attachments(void)
 	a->port_lo = 1024;
 	a->port_hi = 65535;
 	a->mapping = MAPPING_INDEPENDENT;
-	a->hook = INGRESS_HOOK_XDP;
+	a->hook = NAT_HOOK_XDP;
 	/* B: the same subnet and shared address as A, another customer;
 	 * endpoint-dependent, 32 ports. */
 	b->ifindex = fz_devices[DEV_B].ifindex;
@@ -158,7 +158,7 @@ static void configure_attachments(void)
 	b->port_lo = 20000;
 	b->port_hi = 20031;
 	b->mapping = MAPPING_DEPENDENT;
-	b->hook = INGRESS_HOOK_TC;
+	b->hook = NAT_HOOK_TC;
 	/* C: two shared addresses of 16 ports each, so one fills and the
 	 * next takes over, then both run out. */
 	c->ifindex = fz_devices[DEV_C].ifindex;
@@ -172,7 +172,7 @@ static void configure_attachments(void)
 	c->port_lo = 30000;
 	c->port_hi = 30015;
 	c->mapping = MAPPING_INDEPENDENT;
-	c->hook = INGRESS_HOOK_TC;
+	c->hook = NAT_HOOK_TC;
 	for (i = 0; i < ARRAY_SIZE(attachments); i++) {
 		attachments[i].timeouts = a_day();
 		put(skel->maps.attachments, &attachments[i].ifindex,

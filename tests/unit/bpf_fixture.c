@@ -16,6 +16,7 @@
 #include "bpf_fixture.h"
 
 static const __u8 mac_host[6] = MAC_HOST;
+static const __u8 mac_shared[6] = MAC_SHARED;
 
 struct sharenat_bpf *skel;
 __u32 flow_table_size;
@@ -62,6 +63,7 @@ struct attachment base_attachment(void)
 	att.port_lo = PORT_LO;
 	att.port_hi = PORT_HI;
 	att.mapping = MAPPING_INDEPENDENT;
+	memcpy(att.mac, mac_shared, sizeof(att.mac));
 	return att;
 }
 
@@ -174,7 +176,7 @@ static const char *xdp_verdict_name(int verdict)
 /* XDP and tc verdicts share numbers (XDP_PASS is TC_ACT_SHOT's 2). */
 const char *verdict_name(enum hook hook, int verdict)
 {
-	if (hook == XDP_INGRESS)
+	if (hook == XDP_INGRESS || hook == XDP_EGRESS)
 		return xdp_verdict_name(verdict);
 	switch (verdict) {
 	case TC_ACT_OK:
@@ -197,6 +199,8 @@ struct bpf_program *program_of(enum hook hook)
 		return skel->progs.sharenat_egress;
 	case INGRESS:
 		return skel->progs.sharenat_ingress;
+	case XDP_EGRESS:
+		return skel->progs.sharenat_xdp_egress;
 	default:
 		return skel->progs.sharenat_xdp_ingress;
 	}

@@ -110,6 +110,7 @@ enum hook {
 	EGRESS = 1,		/* tc, sandbox -> customer */
 	INGRESS,		/* tc, customer -> sandbox */
 	XDP_INGRESS,		/* XDP in front of tc ingress */
+	XDP_EGRESS,		/* XDP in front of tc egress */
 };
 
 struct run {

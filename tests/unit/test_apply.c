@@ -79,7 +79,7 @@ START_TEST(test_apply_full_file)
 	ck_assert_uint_eq(a->port_hi, 3000);
 	ck_assert_int_eq(a->mapping, MAPPING_DEPENDENT);
 	ck_assert(a->hook_set);
-	ck_assert_int_eq(a->hook, INGRESS_HOOK_XDP);
+	ck_assert_int_eq(a->hook, NAT_HOOK_XDP);
 	ck_assert_uint_eq(a->timeouts.tcp_established, 100);
 	ck_assert_uint_eq(a->timeouts.tcp_transitory, 50);
 	ck_assert_uint_eq(a->timeouts.udp, 30);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The fast path (tc egress, tc ingress, XDP ingress) on crafted frames,
- * through BPF_PROG_TEST_RUN. Each case of the table below is one frame
+ * The fast path (tc egress, tc ingress, XDP ingress, XDP egress) on crafted
+ * frames, through BPF_PROG_TEST_RUN. Each case of the table below is one frame
  * through one program on a fresh skeleton (maps empty but for the base
  * configuration), and checks the verdict, every byte of the output frame,
  * its checksums (recomputed from scratch by packet.c), which counters
@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bpf_fixture.h"
 #include "suites.h"
@@ -296,6 +297,25 @@ static const struct frame_spec arp_from_server = {
 	.arp_sender_addr = SERVER, .arp_target_addr = SHARED,
 };
 
+/* ARP from a host that is not on the attachment's subnet. */
+static const struct frame_spec arp_from_outside = {
+	.kind = FRAME_ARP, .dst_mac = MAC_BROADCAST, .src_mac = MAC_CUSTOMER,
+	.arp_op = ARP_REQUEST, .arp_sender_mac = MAC_CUSTOMER,
+	.arp_sender_addr = OUTSIDE, .arp_target_addr = SHARED,
+};
+
+/* Sandbox 1's UDP as its stack hands it over with checksum offload. */
+static const struct frame_spec udp_s1_seed_only = {
+	FROM_SBX1, .dst_addr = SERVER, .proto = PROTO_UDP,
+	.src_port = 40001, .dst_port = 53, .l4_checksum_seed = true,
+	.payload = "offloaded",
+};
+
+static const struct frame_spec ack_s1_ttl1 = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER, .ttl = 1,
+	.tcp_flags = TCPF_ACK,
+};
+
 /* ---- preparations: state beyond the base configuration ---- */
 
 static void add_sandbox_2(void)
@@ -449,6 +469,65 @@ static void with_tap_sandbox(void)
 	sbx.xdp_frames = 1;
 	put_sandbox(&sbx);
 	put(skel->maps.xdp_devices, &ifindex, &ifindex);
+}
+
+/* The server's MAC heard on the shared device (as neighbour_learn
+ * records it), optionally too long ago to be used. */
+static void put_server_neighbour(bool stale)
+{
+	struct neighbour_key key = { .ifindex = TEST_IFINDEX,
+				     .addr = htonl(SERVER) };
+	struct neighbour_macs value = { .mac = MAC_CUSTOMER,
+					.device_mac = MAC_SHARED };
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	value.learned_ns = (__u64)now.tv_sec * 1000000000ull +
+			   (__u64)now.tv_nsec;
+	if (stale)
+		value.learned_ns -= (SHARENAT_NEIGHBOUR_FRESH_SECONDS + 1) *
+				    1000000000ull;
+	put(skel->maps.neighbours, &key, &value);
+}
+
+/* The shared device attached with --mode xdp: XDP egress may redirect
+ * to it. */
+static void put_shared_in_devmap(void)
+{
+	__u32 ifindex = TEST_IFINDEX;
+
+	put(skel->maps.xdp_devices, &ifindex, &ifindex);
+}
+
+static void xdp_egress_ready(void)
+{
+	put_server_neighbour(false);
+	put_shared_in_devmap();
+}
+
+static void xdp_egress_with_syn_flow(void)
+{
+	xdp_egress_ready();
+	with_syn_flow();
+}
+
+static void xdp_egress_with_udp_flow(void)
+{
+	xdp_egress_ready();
+	with_udp_flow();
+}
+
+static void xdp_egress_stale_neighbour(void)
+{
+	put_server_neighbour(true);
+	put_shared_in_devmap();
+	with_syn_flow();
+}
+
+static void xdp_egress_shared_not_in_devmap(void)
+{
+	put_server_neighbour(false);
+	with_syn_flow();
 }
 
 static void tap_with_syn_flow(void)
@@ -678,6 +757,47 @@ static void verify_syn_ack_establishes(void)
 }
 
 /* XDP handed the packet to tc: it must not count it as seen. */
+/* XDP egress went past the flow without touching it: the one packet
+ * on it is the SYN that made it. */
+static void verify_egress_entry_untouched(void)
+{
+	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
+
+	ck_assert_uint_eq(must_find_flow(&key, "egress entry").packets, 1);
+}
+
+static void verify_egress_entry_used(void)
+{
+	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
+
+	ck_assert_uint_eq(must_find_flow(&key, "egress entry").packets, 2);
+}
+
+static void verify_server_learned(void)
+{
+	struct neighbour_key key = { .ifindex = TEST_IFINDEX,
+				     .addr = htonl(SERVER) };
+	static const __u8 mac_customer[6] = MAC_CUSTOMER;
+	static const __u8 mac_shared[6] = MAC_SHARED;
+	struct neighbour_macs value;
+
+	ck_assert_msg(!bpf_map_lookup_elem(bpf_map__fd(skel->maps.neighbours),
+					   &key, &value),
+		      "the server's ARP left no neighbour entry");
+	ck_assert(!memcmp(value.mac, mac_customer, 6));
+	ck_assert(!memcmp(value.device_mac, mac_shared, 6));
+	ck_assert_uint_ne(value.learned_ns, 0);
+}
+
+static void verify_nothing_learned(void)
+{
+	struct neighbour_key next;
+
+	ck_assert_msg(bpf_map_get_next_key(bpf_map__fd(skel->maps.neighbours),
+					   NULL, &next),
+		      "a neighbour entry appeared for %08x", next.addr);
+}
+
 static void verify_ingress_entry_unused(void)
 {
 	struct flow_key key = ingress_key(PROTO_TCP, SERVER, 80, SHARED,
@@ -1084,13 +1204,74 @@ static const struct bpf_case bpf_cases[] = {
 	{ "XDP ingress: Ethernet + 10 bytes of IP -> XDP_PASS untouched",
 	  .prepare = tap_with_syn_flow, .hook = XDP_INGRESS,
 	  .in = &ip_cut_from_server, .verdict = XDP_PASS, .out = OUT_SAME },
-	{ "XDP ingress: ARP -> XDP_PASS untouched",
+	{ "XDP ingress: ARP -> XDP_PASS untouched, its sender learned",
 	  .hook = XDP_INGRESS, .in = &arp_from_server, .verdict = XDP_PASS,
-	  .out = OUT_SAME },
+	  .out = OUT_SAME, .counted = COUNTED(NEIGHBOUR_LEARNED),
+	  .verify = verify_server_learned },
+	{ "XDP ingress: ARP from off the subnet -> passed, not learned",
+	  .hook = XDP_INGRESS, .in = &arp_from_outside, .verdict = XDP_PASS,
+	  .out = OUT_SAME, .verify = verify_nothing_learned },
+	{ "tc ingress: ARP -> to the host, not learned (only XDP egress "
+	  "needs it)",
+	  .hook = INGRESS, .in = &arp_from_server, .verdict = TC_ACT_OK,
+	  .out = OUT_SAME, .verify = verify_nothing_learned },
 	{ "XDP ingress: TTL 1 -> to tc, which answers it",
 	  .prepare = tap_with_syn_flow, .hook = XDP_INGRESS,
 	  .in = &synack_from_server_ttl1, .verdict = XDP_PASS,
 	  .out = OUT_SAME, .counted = COUNTED(INGRESS_XDP_TO_TC) },
+
+	/* XDP egress: established flows only, MACs from the neighbours. */
+	{ "XDP egress TCP: source 10.0.1.5, MACs of the server and the "
+	  "shared device",
+	  .prepare = xdp_egress_with_syn_flow, .hook = XDP_EGRESS,
+	  .in = &ack_s1, .verdict = XDP_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED, .dst_mac = MAC_CUSTOMER,
+		   .src_mac = MAC_SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) |
+		     COUNTED(EGRESS_XDP_FAST_PATH),
+	  .verify = verify_egress_entry_used },
+	{ "XDP egress UDP with payload and checksum",
+	  .prepare = xdp_egress_with_udp_flow, .hook = XDP_EGRESS,
+	  .in = &udp_s1, .verdict = XDP_REDIRECT, .out = OUT_NAT,
+	  .nat = { .src_addr = SHARED, .dst_mac = MAC_CUSTOMER,
+		   .src_mac = MAC_SHARED },
+	  .counted = COUNTED(EGRESS_TRANSLATED) |
+		     COUNTED(EGRESS_XDP_FAST_PATH) },
+	{ "XDP egress: a new flow -> to tc, which makes it",
+	  .prepare = xdp_egress_ready, .hook = XDP_EGRESS, .in = &syn_s1,
+	  .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(EGRESS_XDP_TO_TC) },
+	{ "XDP egress: DF clear (an IP id to give) -> to tc",
+	  .prepare = xdp_egress_with_udp_flow, .hook = XDP_EGRESS,
+	  .in = &udp_may_fragment_s1, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(EGRESS_XDP_TO_TC) },
+	{ "XDP egress: TTL 1 -> to tc, which answers it",
+	  .prepare = xdp_egress_with_syn_flow, .hook = XDP_EGRESS,
+	  .in = &ack_s1_ttl1, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(EGRESS_XDP_TO_TC),
+	  .verify = verify_egress_entry_untouched },
+	{ "XDP egress: checksum seed (offload) -> to tc",
+	  .prepare = xdp_egress_with_udp_flow, .hook = XDP_EGRESS,
+	  .in = &udp_s1_seed_only, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(EGRESS_XDP_TO_TC) },
+	{ "XDP egress: next hop not heard from lately -> to tc",
+	  .prepare = xdp_egress_stale_neighbour, .hook = XDP_EGRESS,
+	  .in = &ack_s1, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(EGRESS_XDP_TO_TC),
+	  .verify = verify_egress_entry_untouched },
+	{ "XDP egress: shared device not attached with --mode xdp -> to tc",
+	  .prepare = xdp_egress_shared_not_in_devmap, .hook = XDP_EGRESS,
+	  .in = &ack_s1, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(EGRESS_XDP_TO_TC),
+	  .verify = verify_egress_entry_untouched },
+	{ "XDP egress: spoofed source -> to tc, which drops it",
+	  .prepare = xdp_egress_ready, .hook = XDP_EGRESS,
+	  .in = &syn_spoofed, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(EGRESS_XDP_TO_TC) },
+	{ "XDP egress: ARP for the gateway -> to tc, which answers it",
+	  .prepare = xdp_egress_ready, .hook = XDP_EGRESS,
+	  .in = &arp_who_has_gateway, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(EGRESS_XDP_TO_TC) },
 };
 
 /* ---- the runner ---- */
@@ -1238,7 +1419,8 @@ START_TEST(test_bpf_case)
 	 * than the packet: bpf_skb_change_tail's cut makes the skb
 	 * CHECKSUM_NONE (its receiver sums it), which a test run reports as
 	 * EBADMSG. */
-	if (c->hook != XDP_INGRESS && c->in->kind == FRAME_IPV4 &&
+	if (c->hook != XDP_INGRESS && c->hook != XDP_EGRESS &&
+	    c->in->kind == FRAME_IPV4 &&
 	    !(c->out == OUT_ICMP_ERROR &&
 	      run.in_len > (size_t)IP_OFF + IP_MIN_LEN + in.options_len + 20))
 		assert_same_as_checksum_complete(c, &in, &run);

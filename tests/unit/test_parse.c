@@ -575,10 +575,10 @@ END_TEST
 
 static const struct {
 	const char *text;
-	enum ingress_hook hook;
+	enum nat_hook hook;
 } good_modes[] = {
-	{ "xdp", INGRESS_HOOK_XDP },
-	{ "tc", INGRESS_HOOK_TC },
+	{ "xdp", NAT_HOOK_XDP },
+	{ "tc", NAT_HOOK_TC },
 };
 
 static const struct bad_text bad_modes[] = {
@@ -592,7 +592,7 @@ static const struct bad_text bad_modes[] = {
 
 START_TEST(test_parse_mode_valid)
 {
-	enum ingress_hook hook = (enum ingress_hook)42;
+	enum nat_hook hook = (enum nat_hook)42;
 	struct sharenat_error err;
 	int ret;
 
@@ -606,7 +606,7 @@ END_TEST
 
 START_TEST(test_parse_mode_invalid)
 {
-	enum ingress_hook hook;
+	enum nat_hook hook;
 	struct sharenat_error err;
 
 	reset_error(&err);
