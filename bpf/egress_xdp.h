@@ -10,6 +10,11 @@
  * fragments, TTL 1, DF clear (an IP id to give), a hairpin, a packet too
  * big, a next hop not heard from lately, and whatever looks wrong (tc
  * counts the drop).
+ *
+ * A sender with checksum offload (a veth sandbox, a guest's virtio-net)
+ * leaves its TCP and UDP checksums to the NIC: the field holds only the
+ * pseudo-header's sum, and a redirected XDP frame carries no note of
+ * that, so the checksum is finished here first (l4_csum_finish).
  */
 #ifndef SHARENAT_BPF_EGRESS_XDP_H
 #define SHARENAT_BPF_EGRESS_XDP_H
@@ -18,6 +23,77 @@
 #include "icmp_send.h"
 #include "neighbour.h"
 #include "rewrite.h"
+
+/* The sum of bpf_csum_diff's chunks: it sums at most 512 bytes a call. */
+#define CSUM_CHUNK 512
+
+/* Fold a 64-bit one's complement sum to 16 bits. */
+static __always_inline __u16 csum_fold64(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return csum_fold((__u32)sum);
+}
+
+/*
+ * The L4 checksum field holds the pseudo-header's sum P (l4_csum_is_seed):
+ * either a seed its NIC was to finish, or by chance a whole checksum. Sum
+ * the segment as it stands, S: a whole checksum verifies (S + P folds to
+ * 0xffff) and stays; so does a seed whose finished value happens to be P
+ * (the same test then holds); else the checksum is ~S, what the NIC would
+ * have written. The segment is summed in frame_scratch, whole words by
+ * bpf_csum_diff and the last one to three bytes by hand. 0, or -1 for a
+ * segment longer than the scratch frame (tc's path then).
+ */
+static __always_inline int l4_csum_finish(const struct nat_ctx *c,
+					  const struct packet *pkt)
+{
+	__u32 len = pkt->ip_total_len - (pkt->l4_off - pkt->l3_off);
+	struct held_fragment *scratch;
+	__u32 zero = 0, words, i;
+	__u64 sum = 0;
+	__s64 part;
+	__u16 check;
+
+	if (len < 8 || len > SHARENAT_HELD_FRAME_BYTES)
+		return -1;
+	scratch = bpf_map_lookup_elem(&frame_scratch, &zero);
+	if (!scratch ||
+	    bpf_xdp_load_bytes(c->ctx, pkt->l4_off, scratch->frame, len))
+		return -1;
+	words = len & ~3u;
+	for (i = 0; i < SHARENAT_HELD_FRAME_BYTES / CSUM_CHUNK; i++) {
+		__u32 off = i * CSUM_CHUNK, n;
+
+		if (off >= words)
+			break;
+		n = words - off;
+		if (n > CSUM_CHUNK)
+			n = CSUM_CHUNK;
+		part = bpf_csum_diff(NULL, 0, (__be32 *)(scratch->frame + off),
+				     n, 0);
+		if (part < 0)
+			return -1;
+		sum += (__u32)part;
+	}
+	/* In memory order, as bpf_csum_diff sums: a word's first byte is
+	 * its low one on this little-endian machine. */
+	for (i = 0; i < 3; i++) {
+		__u32 at = words + i;
+
+		if (at >= len || at >= SHARENAT_HELD_FRAME_BYTES)
+			break;
+		sum += (i & 1) ? (__u32)scratch->frame[at] << 8 :
+				 scratch->frame[at];
+	}
+	if (csum_fold64(sum + pkt->l4_csum) == 0xffff)
+		return 0;
+	check = (__u16)~csum_fold64(sum);
+	if (pkt->proto == IPPROTO_UDP && !check)
+		check = 0xffff;
+	return ctx_store_fast(c, pkt->l4_csum_off, &check, sizeof(check)) ?
+	       -1 : 0;
+}
 
 static __always_inline int nat_egress_xdp(struct xdp_md *xdp)
 {
@@ -32,7 +108,7 @@ static __always_inline int nat_egress_xdp(struct xdp_md *xdp)
 
 	if (parse_packet(&c, &pkt) != PARSE_IPV4 ||
 	    pkt.fragment != FRAGMENT_NONE || pkt.ttl <= 1 ||
-	    !pkt.dont_fragment || l4_csum_is_seed(&pkt))
+	    !pkt.dont_fragment)
 		goto to_tc;
 	sbx = bpf_map_lookup_elem(&sandboxes, &pkt.src_addr);
 	if (!sbx || sbx->ifindex != xdp->ingress_ifindex)
@@ -50,6 +126,8 @@ static __always_inline int nat_egress_xdp(struct xdp_md *xdp)
 	    too_big_for(&c, &pkt, out, &mtu))
 		goto to_tc;
 
+	if (l4_csum_is_seed(&pkt) && l4_csum_finish(&c, &pkt))
+		goto to_tc;
 	if (!sbx->mac_static && !mac_equal(sbx->mac, pkt.src_mac))
 		__builtin_memcpy(sbx->mac, pkt.src_mac, ETH_ALEN);
 	flow_touch(flow, &pkt, now);

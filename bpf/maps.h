@@ -172,9 +172,10 @@ struct {
 } held_fragments SEC(".maps");
 
 /* frame_scratch: 0 -> struct held_fragment, per CPU: room for one frame,
- * too large for the stack. The frame to hold is built here, and a first
- * fragment waits here while its skb carries its held fragments out. Only
- * ever used within one program run. */
+ * too large for the stack. The frame to hold is built here, a first
+ * fragment waits here while its skb carries its held fragments out, and
+ * XDP egress sums a segment here to finish its checksum. Only ever used
+ * within one program run. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

@@ -19,7 +19,8 @@
 #  [sbx3,4 fb] -------------------------+-- eB ==== [vpcB]   default
 #  [sbx8 fe] ---------------------------+-- eC ==== [vpcC]   --udp/icmp-timeout 2
 #  [sbx9 fd] ---------------------------+-- eD ==== [vpcD]   --mapping dependent
-#  [sbx10 tap, sbx11 veth: fx] ---------+-- eE ==== [vpcE]   --mode xdp
+#  [sbx10 tap, sbx11,12 veth: fx] ------+-- eE ==== [vpcE]   --mode xdp
+#                                                 (sbx12: --mode xdp too)
 #
 # vpcA and vpcB are the design's two customers; C, D and E are three more
 # with the same subnet, for the attachment options a test needs. A and B
@@ -50,9 +51,9 @@ SERVER_SECONDS=240	# servers end by themselves after this
 VPCS=(A B C D E)
 # Each vpc's default TTL; a reply arrives with it, less the NAT's hop.
 declare -A VPC_TTL=([A]=64 [B]=80 [C]=96 [D]=112 [E]=128)
-VETH_SANDBOXES=(1 2 3 4 5 6 7 8 9 11)
+VETH_SANDBOXES=(1 2 3 4 5 6 7 8 9 11 12)
 TAP_SANDBOX=10
-declare -A VPC_OF=([1]=A [2]=A [3]=B [4]=B [5]=A [6]=A [7]=A [8]=C [9]=D [10]=E [11]=E)
+declare -A VPC_OF=([1]=A [2]=A [3]=B [4]=B [5]=A [6]=A [7]=A [8]=C [9]=D [10]=E [11]=E [12]=E)
 ADDED=()		# sandboxes added to sharenat, in order
 FUNCTIONS=()		# functions added
 ATTACHED=()		# vpcs whose device is attached
@@ -102,14 +103,15 @@ function_add() {
 	FUNCTIONS+=("$name")
 }
 
-# sandbox_add N FUNCTION [DEV]: sandbox sN at 100.64.0.N on its veth
-# (or DEV).
+# sandbox_add N FUNCTION [DEV [ARGS...]]: sandbox sN at 100.64.0.N on its
+# veth (or DEV), plus ARGS.
 sandbox_add() {
-	local n=$1 out
+	local n=$1 fn=$2 dev=${3:-$(sbx_dev "$1")} out
 
-	out=$(sn sandbox add "s$n" --function "$2" --dev "${3:-$(sbx_dev "$n")}" \
-		--ip "100.64.0.$n" 2>&1) ||
-		fail "sandbox add s$n --function $2 exited $?: $out" || return
+	shift $(($# < 3 ? $# : 3))
+	out=$(sn sandbox add "s$n" --function "$fn" --dev "$dev" \
+		--ip "100.64.0.$n" "$@" 2>&1) ||
+		fail "sandbox add s$n --function $fn $* exited $?: $out" || return
 	ADDED+=("$n")
 }
 
@@ -648,9 +650,12 @@ test_endpoint_independent_mapping() {
 
 # 8. --mode xdp: the ingress XDP program translates and redirects itself
 # to a tap sandbox (a microVM's device takes XDP frames) when the packet's
-# checksums are complete, and leaves veth sandboxes to tc.
+# checksums are complete, and leaves veth sandboxes to tc. A sandbox added
+# with --mode xdp has its established flows' packets translated at XDP
+# and redirected to the shared device, with the MAC XDP ingress learned
+# from the server's ARP.
 test_xdp_fast_path() {
-	local fast to_tc out why tap
+	local fast to_tc out why tap learned big reply
 
 	need ethtool curl ping python3 || return
 	# A physical NIC delivers complete checksums; a veth passes partial
@@ -682,6 +687,40 @@ test_xdp_fast_path() {
 	[ "$out" -ge $((to_tc + 4)) ] ||
 		fail "ingress_xdp_to_tc went $to_tc -> $out for the veth sandbox, want +4 at least" || return
 	why=$(check_vpc "$TAP_SANDBOX" E) || fail "tap sbx$TAP_SANDBOX after the veth one: $why" || return
+	fast=$(counter egress_xdp_fast_path)
+	[ "$fast" = 0 ] ||
+		fail "egress_xdp_fast_path is $fast with no sandbox in --mode xdp" || return
+
+	learned=$(counter neighbour_learned)
+	[ "$learned" -ge 1 ] ||
+		fail "neighbour_learned is $learned after vpcE's server answered ARP on $(shared_dev E)" || return
+	# The shared veth's peer must take XDP frames for XDP egress's
+	# redirect into it: NAPI on, through GRO.
+	in_ns "$(vpc_ns E)" ethtool -K srv gro on >/dev/null 2>&1 ||
+		fail "ethtool -K srv gro on failed in vpcE" || return
+	sandbox_add 12 fx "$(sbx_dev 12)" --mode xdp || return
+	[ "$(query status "[s['mode'] for s in d['sandboxes'] if s['id'] == 's12']")" = '["xdp"]' ] ||
+		fail "status --json does not show s12 in mode xdp" || return
+	why=$(check_vpc 12 E) || fail "sbx12 in --mode xdp: $why" || return
+	out=$(counter egress_xdp_fast_path)
+	# At least the HTTP request's segments after the SYN and the second
+	# echo request; the first packet of each flow goes through tc.
+	[ "$out" -ge 3 ] ||
+		fail "egress_xdp_fast_path is $out after sbx12's HTTP, UDP and ping, want 3 at least" || return
+	why=$(in_ns "$(sbx_ns 12)" ping -n -c 20 -i 0.05 -W 1 "$SERVER" 2>&1 | grep -c "bytes from")
+	[ "$why" = 20 ] || fail "sbx12: $why of 20 echo requests answered through XDP egress" || return
+	[ "$(counter egress_xdp_fast_path)" -ge $((out + 19)) ] ||
+		fail "egress_xdp_fast_path went $out -> $(counter egress_xdp_fast_path) over 20 pings of an established flow" || return
+	# A full-size datagram with its checksum left to the NIC (veth
+	# offload), twice from one port: the second is the established
+	# flow's, finished and translated at XDP; the server checks the sum.
+	big=$(printf 'x%.0s' {1..1400})
+	reply=$(udp_ask 12 "$UDP_PORT" "$big" 41000) || fail "sbx12 big UDP: $reply" || return
+	out=$(counter egress_xdp_fast_path)
+	reply=$(udp_ask 12 "$UDP_PORT" "$big" 41000) || fail "sbx12 big UDP again: $reply" || return
+	[[ $reply =~ $(answer_re E)\ $big$ ]] || fail "sbx12 big UDP answered '${reply:0:60}...'" || return
+	[ "$(counter egress_xdp_fast_path)" -ge $((out + 1)) ] ||
+		fail "the established 1400-byte datagram did not take XDP egress" || return
 }
 
 # Take everything down: the group in use before is free once its function

@@ -311,6 +311,30 @@ static const struct frame_spec udp_s1_seed_only = {
 	.payload = "offloaded",
 };
 
+/* Sandbox 1's TCP segment, offloaded likewise; 38 bytes of TCP, so the
+ * sum ends in a half word. */
+static const struct frame_spec ack_s1_seed_only = {
+	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER,
+	.tcp_flags = TCPF_ACK, .tcp_seq = 1006, .tcp_ack = 5001,
+	.l4_checksum_seed = true, .payload = "GET / HTTP/1.0\r\n\r\n",
+};
+
+/* What XDP egress sends for those two: translated, checksums whole. */
+#define XDP_EGRESS_OUT							\
+	.kind = FRAME_IPV4, .src_mac = MAC_SHARED, .dst_mac = MAC_CUSTOMER,	\
+	.src_addr = SHARED, .dst_addr = SERVER, .ttl = 63
+
+static const struct frame_spec udp_s1_seed_finished = {
+	XDP_EGRESS_OUT, .proto = PROTO_UDP, .src_port = 40001,
+	.dst_port = 53, .payload = "offloaded",
+};
+
+static const struct frame_spec ack_s1_seed_finished = {
+	XDP_EGRESS_OUT, TCP_40000_TO_80, .tcp_flags = TCPF_ACK,
+	.tcp_seq = 1006, .tcp_ack = 5001,
+	.payload = "GET / HTTP/1.0\r\n\r\n",
+};
+
 static const struct frame_spec ack_s1_ttl1 = {
 	FROM_SBX1, TCP_40000_TO_80, .dst_addr = SERVER, .ttl = 1,
 	.tcp_flags = TCPF_ACK,
@@ -1250,10 +1274,18 @@ static const struct bpf_case bpf_cases[] = {
 	  .in = &ack_s1_ttl1, .verdict = XDP_PASS, .out = OUT_SAME,
 	  .counted = COUNTED(EGRESS_XDP_TO_TC),
 	  .verify = verify_egress_entry_untouched },
-	{ "XDP egress: checksum seed (offload) -> to tc",
+	{ "XDP egress UDP, checksum seed (offload): finished, translated",
 	  .prepare = xdp_egress_with_udp_flow, .hook = XDP_EGRESS,
-	  .in = &udp_s1_seed_only, .verdict = XDP_PASS, .out = OUT_SAME,
-	  .counted = COUNTED(EGRESS_XDP_TO_TC) },
+	  .in = &udp_s1_seed_only, .verdict = XDP_REDIRECT,
+	  .out = OUT_FRAME, .out_frame = &udp_s1_seed_finished,
+	  .counted = COUNTED(EGRESS_TRANSLATED) |
+		     COUNTED(EGRESS_XDP_FAST_PATH) },
+	{ "XDP egress TCP, checksum seed, odd length: finished, translated",
+	  .prepare = xdp_egress_with_syn_flow, .hook = XDP_EGRESS,
+	  .in = &ack_s1_seed_only, .verdict = XDP_REDIRECT,
+	  .out = OUT_FRAME, .out_frame = &ack_s1_seed_finished,
+	  .counted = COUNTED(EGRESS_TRANSLATED) |
+		     COUNTED(EGRESS_XDP_FAST_PATH) },
 	{ "XDP egress: next hop not heard from lately -> to tc",
 	  .prepare = xdp_egress_stale_neighbour, .hook = XDP_EGRESS,
 	  .in = &ack_s1, .verdict = XDP_PASS, .out = OUT_SAME,

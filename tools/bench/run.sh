@@ -110,7 +110,8 @@ mac_of() {	# NS DEV
 
 # ---- topologies: one per mode, the same shape each time -------------------
 
-# mode_up MODE: sharenat | netfilter | routing | floor
+# mode_up MODE: sharenat | xdp | netfilter | routing | floor (xdp: sharenat
+# with both devices in --mode xdp, the XDP egress fast path)
 mode_up() {
 	MODE=$1
 	PREFIX=$RUN${MODE:0:1}
@@ -120,13 +121,22 @@ mode_up() {
 	# Every connection of the connection test takes a port of its own.
 	in_ns "$SBX" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 	case $MODE in
-	sharenat)
-		sn attach "$EA" --subnet 10.0.1.0/24 --ip 10.0.1.5 >/dev/null &&
+	sharenat | xdp)
+		local hook=tc
+		# XDP egress redirects into the shared veth, whose peer must
+		# take XDP frames: NAPI on, through GRO.
+		if [ "$MODE" = xdp ]; then
+			hook=xdp
+			in_ns "$VPC" ethtool -K srv gro on >/dev/null ||
+				fail "xdp: GRO on the customer's device"
+		fi
+		sn attach "$EA" --subnet 10.0.1.0/24 --ip 10.0.1.5 \
+			--mode "$hook" >/dev/null &&
 			sn function add f1 --subnet 10.0.1.0/24 \
 				--port-quota 65535 >/dev/null &&
 			sn sandbox add s1 --function f1 --dev "$S1" \
-				--ip 100.64.0.1 >/dev/null ||
-			fail "sharenat: setting up the attachment failed"
+				--ip 100.64.0.1 --mode "$hook" >/dev/null ||
+			fail "$MODE: setting up the attachment failed"
 		;;
 	*)
 		in_ns "$HOST_NS" sysctl -qw net.ipv4.ip_forward=1 &&
@@ -278,6 +288,12 @@ for mode in sharenat netfilter routing; do
 	mode_down
 done
 
+log "b. sharenat with XDP egress (--mode xdp): packets/s"
+mode_up xdp
+pps "$VPC" srv 10.0.1.5 xdp
+sn stats >"$OUT/xdp-stats.txt"
+mode_down
+
 log "b. the floor: the generator alone, then a tc redirect without NAT"
 mode_up floor
 pps "$HOST_NS" "$S1" 0.0.0.0 generator
@@ -391,11 +407,16 @@ TABLE=$OUT/results.txt
 	sn_cpu=$(kv "$OUT/sharenat-rx.txt" path_cpu_ns) nf_cpu=$(kv "$OUT/netfilter-rx.txt" path_cpu_ns)
 	rt_cpu=$(kv "$OUT/routing-rx.txt" path_cpu_ns) fl_cpu=$(kv "$OUT/floor-rx.txt" path_cpu_ns)
 	gen_cpu=$(kv "$OUT/generator-rx.txt" path_cpu_ns)
+	xdp_pps=$(kv "$OUT/xdp-rx.txt" rx_pps) xdp_cpu=$(kv "$OUT/xdp-rx.txt" path_cpu_ns)
+	x=$(calc "$xdp_pps / $nf_pps")
+	row "b. 64B UDP, $PPS_FLOWS flows, packets/s, XDP egress" "$xdp_pps" "netfilter MASQUERADE" "$nf_pps" "${x}x" ">= 3x" "$(verdict "$x >= 3")"
 	x=$(calc "$sn_pps / $nf_pps")
-	row "b. 64B UDP, $PPS_FLOWS flows, packets/s" "$sn_pps" "netfilter MASQUERADE" "$nf_pps" "${x}x" ">= 3x" "$(verdict "$x >= 3")"
+	row "b.   the same, tc egress (veth default)" "$sn_pps" "netfilter MASQUERADE" "$nf_pps" "${x}x" "(context)" ""
+	row "b.   share of a CPU the path had then" "$(kv "$OUT/xdp-rx.txt" path_cpu_share) / $(kv "$OUT/sharenat-rx.txt" path_cpu_share)" "netfilter MASQUERADE" "$(kv "$OUT/netfilter-rx.txt" path_cpu_share)" "" "" ""
+	x=$(calc "$xdp_cpu / $nf_cpu")
+	row "b. CPU per packet, whole path, ns, XDP egress" "$xdp_cpu" "netfilter MASQUERADE" "$nf_cpu" "${x}x" "<= 0.33x" "$(verdict "$x <= 1 / 3")"
 	x=$(calc "$sn_cpu / $nf_cpu")
-	row "b.   share of a CPU the path had then" "$(kv "$OUT/sharenat-rx.txt" path_cpu_share)" "netfilter MASQUERADE" "$(kv "$OUT/netfilter-rx.txt" path_cpu_share)" "" "" ""
-	row "b. CPU per packet, whole path, ns" "$sn_cpu" "netfilter MASQUERADE" "$nf_cpu" "${x}x" "<= 0.33x" "$(verdict "$x <= 1 / 3")"
+	row "b.   the same, tc egress" "$sn_cpu" "netfilter MASQUERADE" "$nf_cpu" "${x}x" "(context)" ""
 	x=$(calc "($sn_cpu - $fl_cpu) / ($nf_cpu - $fl_cpu)")
 	row "b. CPU per packet above the tc floor, ns" "$(calc "$sn_cpu - $fl_cpu" %.0f)" "netfilter MASQUERADE" "$(calc "$nf_cpu - $fl_cpu" %.0f)" "${x}x" "(context)" ""
 	row "b. packets/s, other baselines" "$sn_pps" "Linux routing, no NAT" "$rt_pps" "$(calc "$sn_pps / $rt_pps")x" "(context)" ""
@@ -449,6 +470,7 @@ TABLE=$OUT/results.txt
 	echo "a: BPF_PROG_TEST_RUN, .repeat $PROG_REPEAT, median of 11 calls, kernel's per-run time;"
 	echo "   sharenat = t(restore headers + sharenat) - t(restore only), see tools/bench/prog.c"
 	echo "b: 60-byte frames (64 on the wire), $PPS_FLOWS flows, counted at the receiver's XDP, best of $PPS_WINDOWS 1s windows;"
+	echo "   XDP egress: attach and sandbox add --mode xdp (the receiver's veth takes XDP frames); tc egress: the veth default"
 	echo "   generator, forwarding and receiver share CPU $GEN_CPU; CPU = generator + ksoftirqd time per packet"
 	echo "c: iperf3 -t $TCP_SECONDS, best of $TCP_RUNS; d: $CRR_CONNS connects in flight, RST close, ${CRR_SECONDS}s, best of $CRR_RUNS"
 	echo "e: $ATTACH_N sandboxes, $ATTACH_HOW"
@@ -460,7 +482,8 @@ TABLE=$OUT/results.txt
 # ---- the chart --------------------------------------------------------------
 
 {
-	echo "\"sharenat\" $sn_pps $(calc "1e9 / $sn_cpu" %.0f)"
+	echo "\"sharenat,\nXDP egress\" $xdp_pps $(calc "1e9 / $xdp_cpu" %.0f)"
+	echo "\"sharenat,\ntc egress\" $sn_pps $(calc "1e9 / $sn_cpu" %.0f)"
 	echo "\"netfilter\\nMASQUERADE\" $nf_pps $(calc "1e9 / $nf_cpu" %.0f)"
 	echo "\"Linux routing,\\nno NAT\" $rt_pps $(calc "1e9 / $rt_cpu" %.0f)"
 	echo "\"tc redirect,\\nno NAT (floor)\" $fl_pps $(calc "1e9 / $fl_cpu" %.0f)"
