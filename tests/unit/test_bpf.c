@@ -1534,6 +1534,70 @@ START_TEST(test_flow_table_full)
 }
 END_TEST
 
+/*
+ * XDP egress against what it stands in for: random segments of three
+ * established flows (TCP, UDP, ICMP echo; payloads of 0 to 1200 bytes,
+ * half of the TCP and UDP ones with the checksum left to the NIC) must
+ * come out redirected as the translation built from scratch, with the
+ * MACs of the neighbour table and every checksum whole: byte for byte.
+ */
+#define XDP_EGRESS_FRAMES 600
+
+START_TEST(test_xdp_egress_random_segments)
+{
+	static char payload[1201];
+	uint16_t echo_id;
+	unsigned int i, seed = 1;
+
+	xdp_egress_with_syn_flow();
+	with_udp_flow();
+	with_ping_flow();
+	echo_id = shared_port_of(PROTO_ICMP, SBX1, 7, 0);
+	for (i = 0; i < XDP_EGRESS_FRAMES; i++) {
+		struct frame_spec in, out;
+		uint8_t want[FRAME_MAX];
+		unsigned int len, k;
+		size_t want_len;
+		struct run run;
+
+		len = (unsigned int)rand_r(&seed) % (sizeof(payload));
+		for (k = 0; k < len; k++)
+			payload[k] = (char)(' ' + rand_r(&seed) % 95);
+		payload[len] = 0;
+		switch (i % 3) {
+		case 0:
+			in = ack_s1;
+			break;
+		case 1:
+			in = udp_s1;
+			break;
+		default:
+			in = ping_s1;
+			break;
+		}
+		in.payload = payload;
+		in.l4_checksum_seed = i % 3 != 2 && rand_r(&seed) % 2;
+		out = in;
+		out.l4_checksum_seed = false;
+		out.src_addr = SHARED;
+		out.ttl = 63;
+		memcpy(out.src_mac, (uint8_t[])MAC_SHARED, 6);
+		memcpy(out.dst_mac, (uint8_t[])MAC_CUSTOMER, 6);
+		if (i % 3 == 2)
+			out.icmp_id = echo_id;
+		run_frame(XDP_EGRESS, &in, &run);
+		ck_assert_msg(run.verdict == XDP_REDIRECT, "frame %u (%s, %u "
+			      "bytes%s): %s", i, i % 3 == 0 ? "TCP" :
+			      i % 3 == 1 ? "UDP" : "ICMP", len,
+			      in.l4_checksum_seed ? ", seed" : "",
+			      verdict_name(XDP_EGRESS, run.verdict));
+		want_len = frame_build(&out, want, sizeof(want));
+		assert_frame_is("XDP egress of a random segment", &run, want,
+				want_len);
+	}
+}
+END_TEST
+
 Suite *bpf_suite(void)
 {
 	Suite *suite = suite_create("bpf");
@@ -1548,6 +1612,7 @@ Suite *bpf_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_fixture_is_loaded);
 	tcase_add_loop_test(tc, test_bpf_case, 0, (int)ARRAY_SIZE(bpf_cases));
+	tcase_add_test(tc, test_xdp_egress_random_segments);
 	suite_add_tcase(suite, tc);
 
 	tcase_add_checked_fixture(full3, load_with_3_flow_entries,
