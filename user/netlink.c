@@ -6,9 +6,8 @@
 
 #include "netlink.h"
 
-/* A link's reply with its stats skipped is about 1.5 KiB; room for the
- * acks of a batch as well. */
-#define NL_REPLY_MAX 16384
+/* Acks of a batch; an error ack quotes its request, under 1 KiB. */
+#define NL_REPLY_MAX 8192
 
 int nl_open(void)
 {
@@ -101,22 +100,16 @@ static int nl_transmit(int fd, struct nl_request *req, __u32 *first)
 	return 0;
 }
 
-/* Read what the kernel answers to messages first..first+count-1: each
- * reply of REPLY_TYPE goes to reply(), each ack or error to errors[].
- * Stops once every message is acked. */
-static int nl_receive(int fd, __u32 first, unsigned int count, int *errors,
-		      unsigned short reply_type,
-		      int (*reply)(const struct nlmsghdr *msg, void *ctx),
-		      void *ctx)
+/* Read the kernel's acks (or errors) to messages first..first+count-1
+ * into errors[]; stops once every message is answered. */
+static int nl_receive(int fd, __u32 first, unsigned int count, int *errors)
 {
 	char buf[NL_REPLY_MAX] __attribute__((aligned(4)));
 	unsigned int acked = 0;
-	int rc = 0;
 
 	while (acked < count) {
-		struct nlmsghdr *msg = (struct nlmsghdr *)buf;
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
-		int left = (int)n;
+		size_t at = 0;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -125,23 +118,26 @@ static int nl_receive(int fd, __u32 first, unsigned int count, int *errors,
 		}
 		if (n > (ssize_t)sizeof(buf))
 			return -EMSGSIZE;
-		for (; NLMSG_OK(msg, left); msg = NLMSG_NEXT(msg, left)) {
+		/* NLMSG_OK and NLMSG_NEXT, without their mix of signs. */
+		while (at + sizeof(struct nlmsghdr) <= (size_t)n) {
+			const struct nlmsghdr *msg =
+				(const struct nlmsghdr *)(buf + at);
 			__u32 index = msg->nlmsg_seq - first;
 
-			if (index >= count)
-				continue;	/* a reply to an earlier request */
-			if (msg->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *ack = NLMSG_DATA(msg);
-
-				errors[index] = ack->error;
-				acked++;
-			} else if (msg->nlmsg_type == reply_type && reply &&
-				   !rc) {
-				rc = reply(msg, ctx);
-			}
+			if (msg->nlmsg_len < sizeof(*msg) ||
+			    msg->nlmsg_len > (size_t)n - at)
+				break;
+			at += NLMSG_ALIGN(msg->nlmsg_len);
+			/* Only acks are asked for; anything else, or an ack
+			 * to an earlier request, is not ours. */
+			if (msg->nlmsg_type != NLMSG_ERROR || index >= count)
+				continue;
+			errors[index] =
+				((const struct nlmsgerr *)NLMSG_DATA(msg))->error;
+			acked++;
 		}
 	}
-	return rc;
+	return 0;
 }
 
 int nl_send(int fd, struct nl_request *req, int *errors)
@@ -156,20 +152,8 @@ int nl_send(int fd, struct nl_request *req, int *errors)
 	}
 	rc = nl_transmit(fd, req, &first);
 	if (!rc)
-		rc = nl_receive(fd, first, req->count, errors, 0, NULL, NULL);
+		rc = nl_receive(fd, first, req->count, errors);
 	if (rc)
 		return rc;
 	return errors == &one_error ? one_error : 0;
-}
-
-int nl_query(int fd, struct nl_request *req, unsigned short reply_type,
-	     int (*reply)(const struct nlmsghdr *msg, void *ctx), void *ctx)
-{
-	int error = 0, rc;
-	__u32 first;
-
-	rc = nl_transmit(fd, req, &first);
-	if (!rc)
-		rc = nl_receive(fd, first, 1, &error, reply_type, reply, ctx);
-	return error ? error : rc;
 }

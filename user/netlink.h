@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * rtnetlink requests built in place: one or more messages in one buffer,
- * sent with one send and acked message by message. The tc attach and the
- * device query of a sandbox add go through one socket kept open in
- * struct sharenat, which is what makes a sandbox add cheap (see tc.c).
+ * sent with one send and acked message by message. The tc attach of a
+ * sandbox add goes through one socket kept open in struct sharenat (its
+ * device ioctls too), which is what makes a sandbox add cheap (see tc.c).
  */
 #ifndef SHARENAT_USER_NETLINK_H
 #define SHARENAT_USER_NETLINK_H
@@ -47,11 +47,5 @@ void nl_append(struct nl_request *req, const void *data, size_t len);
  * one message: its result is returned then). Returns 0 once every message
  * is answered, or -errno when the socket failed. */
 int nl_send(int fd, struct nl_request *req, int *errors);
-
-/* Send a request of one message and hand its one reply of REPLY_TYPE to
- * reply() (a dump is not supported); 0, -errno of the kernel's error, or
- * reply()'s negative result. */
-int nl_query(int fd, struct nl_request *req, unsigned short reply_type,
-	     int (*reply)(const struct nlmsghdr *msg, void *ctx), void *ctx);
 
 #endif
