@@ -48,7 +48,7 @@ static const char full_file[] =
 	"function billing subnet 10.0.1.0/24@eniA\n"
 	"sandbox orders-1 function orders dev veth-o1 ip 100.64.0.1\n"
 	"sandbox billing-1 function billing dev tap9 ip 100.127.255.254 "
-	"mac 02:aa:bb:cc:dd:ee\n";
+	"mac 02:aa:bb:cc:dd:ee mode xdp\n";
 
 START_TEST(test_apply_full_file)
 {
@@ -126,7 +126,9 @@ START_TEST(test_apply_full_file)
 	ck_assert_str_eq(s1->dev, "veth-o1");
 	ck_assert_uint_eq(s1->addr, ip("100.64.0.1"));
 	ck_assert(!s1->has_mac);
+	ck_assert_int_eq(s1->hook, NAT_HOOK_TC);
 	s2 = &cfg->sandboxes[1]->spec;
+	ck_assert_int_eq(s2->hook, NAT_HOOK_XDP);
 	ck_assert_uint_eq(s2->addr, ip("100.127.255.254"));
 	ck_assert(s2->has_mac);
 	ck_assert_uint_eq(s2->mac[0], 0x02);
@@ -271,6 +273,10 @@ static const struct {
 	  "ip 100.64.0.1 is sandbox s1's (line 3)" },
 	{ ATT FN "sandbox s function f function f dev v ip 100.64.0.1\n", 3,
 	  "'function' given twice" },
+	{ ATT FN "sandbox s function f dev v1 ip 100.64.0.1 mode dpdk\n", 3,
+	  "'dpdk' is not a mode" },
+	{ ATT FN "sandbox s function f dev v1 ip 100.64.0.1 mode xdp "
+	  "mode tc\n", 3, "'mode' given twice" },
 	{ "attachment e1 subnet 10.0.1.0/24 ip 10.0.1.5 \x01\n", 1,
 	  "control character 0x01" },
 };
