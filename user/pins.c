@@ -31,6 +31,7 @@
 #include "netlink.h"
 #include "state.h"
 #include "tc.h"
+#include "xdp.h"
 #include "sharenat.skel.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
@@ -378,9 +379,10 @@ static bool tc_present(int ifindex)
 	return bpf_tc_query(&hook, &opts) == 0;
 }
 
-/* Every sandbox left has its program and, on a tap, its devmap slot: an
- * add killed before its tc attach, or a del killed after its tc detach,
- * leaves a sandbox in both maps whose device no longer translates. */
+/* Every sandbox left has its programs and, on a tap, its devmap slot: an
+ * add killed before its tc (or XDP) attach, or a del killed after its
+ * detach, leaves a sandbox in both maps whose device no longer
+ * translates (or no longer takes XDP egress's fast path). */
 static int complete_sandbox(const void *key, const void *value, void *ctx)
 {
 	const struct sandbox *sbx = value;
@@ -393,6 +395,10 @@ static int complete_sandbox(const void *key, const void *value, void *ctx)
 	if (!tc_present((int)ifindex))
 		tc_attach(r->sn, (int)ifindex, r->sn->egress_prog_fd,
 			  "repair", NULL);
+	if (sbx->hook == NAT_HOOK_XDP &&
+	    !xdp_present((int)ifindex, r->sn->xdp_egress_prog_fd))
+		xdp_attach((int)ifindex, r->sn->xdp_egress_prog_fd, "repair",
+			   NULL);
 	if (sbx->xdp_frames)
 		bpf_map_update_elem(r->sn->xdp_devices_fd, &ifindex, &ifindex,
 				    BPF_ANY);
@@ -473,6 +479,9 @@ static void repair_sandboxes(struct repair *r)
 		if (!sharenat_for_each_sandbox(sn, sandbox_on_device,
 					       &ifindex) &&
 		    same_device(sn, sbx)) {
+			if (sbx->hook == NAT_HOOK_XDP)
+				xdp_detach((int)ifindex, sn->xdp_egress_prog_fd,
+					   "repair", NULL);
 			tc_detach((int)ifindex, "repair", NULL);
 			bpf_map_delete_elem(sn->xdp_devices_fd, &ifindex);
 		}

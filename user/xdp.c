@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
@@ -50,6 +51,31 @@ int xdp_attach(int ifindex, int prog_fd, const char *what,
 		return fail_errno(err, what, (int)rc,
 				  "cannot attach the XDP program natively");
 	return 0;
+}
+
+bool xdp_present(int ifindex, int prog_fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	struct xdp_multiprog *attached;
+	struct xdp_program *prog;
+	bool found = false;
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return false;
+	attached = xdp_multiprog__get_from_ifindex(ifindex);
+	if (libxdp_get_error(attached))
+		return false;
+	/* Alone on the device, or one of the dispatcher's programs. */
+	if (xdp_multiprog__is_legacy(attached)) {
+		prog = xdp_multiprog__main_prog(attached);
+		found = prog && xdp_program__id(prog) == info.id;
+	}
+	for (prog = xdp_multiprog__next_prog(NULL, attached); prog && !found;
+	     prog = xdp_multiprog__next_prog(prog, attached))
+		found = xdp_program__id(prog) == info.id;
+	xdp_multiprog__close(attached);
+	return found;
 }
 
 int xdp_detach(int ifindex, int prog_fd, const char *what,

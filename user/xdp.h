@@ -5,11 +5,16 @@
 #ifndef SHARENAT_USER_XDP_H
 #define SHARENAT_USER_XDP_H
 
+#include <stdbool.h>
+
 #include "libsharenat.h"
 
 int xdp_attach(int ifindex, int prog_fd, const char *what,
 	       struct sharenat_error *err);
 int xdp_detach(int ifindex, int prog_fd, const char *what,
 	       struct sharenat_error *err);
+/* Is this program attached to the device (alone or under libxdp's
+ * dispatcher)? */
+bool xdp_present(int ifindex, int prog_fd);
 
 #endif

@@ -418,6 +418,31 @@ test_repair_after_crash() {
 		fail "sandbox add k3 after a half del exited $?: $out" || return
 	out=$(consistent) || fail "after a half del: $out" || return
 	out=$(sn sandbox del k3 2>&1) || fail "sandbox del k3 exited $?: $out" || return
+
+	# The same with --mode xdp: a half-added sandbox's XDP program goes
+	# with it, and a whole sandbox's lost program comes back.
+	out=$(sn sandbox add k3 --function f1 --dev "$dev" --ip 100.64.1.3 --mode xdp 2>&1) ||
+		fail "sandbox add k3 --mode xdp exited $?: $out" || return
+	xdp_on "$dev" || fail "sandbox add k3 --mode xdp left no XDP program on $dev" || return
+	# shellcheck disable=SC2086 # the key is words
+	bpftool map delete pinned "$PIN_DIR/sandbox_ids" key hex $key ||
+		fail "bpftool cannot delete k3's id" || return
+	mkdir "$PIN_DIR/writer-mark" || fail "cannot leave a writer mark" || return
+	out=$(sn status --json) || fail "status --json after the crash failed" || return
+	! xdp_on "$dev" || fail "the half-added k3's XDP program is still on $dev" || return
+	out=$(sn sandbox add k3 --function f1 --dev "$dev" --ip 100.64.1.3 --mode xdp 2>&1) ||
+		fail "sandbox add k3 --mode xdp again exited $?: $out" || return
+	in_ns "$HOST_NS" ip link set dev "$dev" xdp off || fail "cannot take $dev's XDP program off" || return
+	mkdir "$PIN_DIR/writer-mark" || fail "cannot leave a writer mark" || return
+	out=$(sn status --json) || fail "status --json after the loss failed" || return
+	xdp_on "$dev" || fail "the repair did not put k3's XDP program back on $dev" || return
+	out=$(sn sandbox del k3 2>&1) || fail "sandbox del k3 exited $?: $out" || return
+	! xdp_on "$dev" || fail "sandbox del k3 left its XDP program on $dev" || return
+}
+
+# xdp_on DEV: an XDP program is attached to DEV in the host namespace.
+xdp_on() {
+	in_ns "$HOST_NS" ip -d link show dev "$1" | grep -q 'prog/xdp'
 }
 
 # SIGKILL at random points of CLI runs that add and delete other
