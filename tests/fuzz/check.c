@@ -5,7 +5,7 @@
  *
  * verdict            egress: TC_ACT_SHOT, TC_ACT_REDIRECT or TC_ACT_STOLEN
  *                    (a fragment held); tc ingress: TC_ACT_OK and those
- *                    three; XDP: XDP_PASS,
+ *                    three; XDP (ingress and egress): XDP_PASS,
  *                    XDP_DROP or XDP_REDIRECT. A test run only fails with
  *                    EINVAL, the kernel refusing the frame.
  * refused_no_effect  a frame the kernel refused changed nothing.
@@ -15,9 +15,15 @@
  *                    egress_translated, ingress_translated,
  *                    icmp_error_translated, fragment_translated,
  *                    arp_replied and no drop; a pass moves no drop and no
- *                    translation, at most ingress_not_ours or
- *                    ingress_xdp_to_tc. XDP_REDIRECT moves
- *                    ingress_xdp_fast_path, nothing else does. Only egress
+ *                    translation, at most ingress_not_ours,
+ *                    ingress_xdp_to_tc or egress_xdp_to_tc. XDP ingress's
+ *                    XDP_REDIRECT moves ingress_xdp_fast_path, nothing
+ *                    else does. XDP egress moves egress_xdp_to_tc alone
+ *                    with XDP_PASS, exactly egress_translated and
+ *                    egress_xdp_fast_path with XDP_REDIRECT, and no drop
+ *                    but drop_malformed (alone, with XDP_DROP); tc moves
+ *                    no XDP counter (nor neighbour_learned), egress none
+ *                    of ingress and ingress none of egress. Only egress
  *                    makes flows and only with egress_translated;
  *                    hairpinned only with egress_translated; flow_expired
  *                    never moves (timeouts are a day). The translation
@@ -49,7 +55,8 @@
  *                    ports by the same one or zero; the sender's
  *                    ports_in_use by what its new flow took (a new mapping,
  *                    or under dependent mapping the flow's own port);
- *                    nobody else's.
+ *                    nobody else's. XDP egress changes none of them, nor
+ *                    the fragment entries, whatever its verdict.
  * drop_no_state      a packet that was dropped or passed made no flow,
  *                    mapping, port, fragment entry or ports_in_use. Exempt
  *                    (counted): the hairpin exception above, whose flow is
@@ -57,7 +64,9 @@
  *                    punching relies on it), and a new flow's first packet
  *                    too big for the shared device (drop_too_big, or cut
  *                    up: fragmented): the flow stays for what follows.
- * pass_untouched     TC_ACT_OK and XDP_PASS hand on the frame unchanged.
+ * pass_untouched     TC_ACT_OK and XDP_PASS hand on the frame unchanged
+ *                    (XDP egress's pass goes on to tc egress, XDP
+ *                    ingress's to tc ingress).
  * ingress_owner      a packet redirected to a sandbox (ingress, XDP,
  *                    hairpin) goes to the sandbox of an existing flow: the
  *                    flow the frame's own header (or quoted header, or
@@ -69,9 +78,10 @@
  *                    (100.64.0.0/10) source: the source is a shared address
  *                    of the flow's attachment and the port the flow's; a
  *                    translated ICMP error quotes the shared endpoint too.
- * anti_spoofing      a sandbox's packet is translated only when its source
- *                    is a sandbox of the device it came in on; the sandbox's
- *                    MAC is then the packet's, unless --mac fixed it.
+ * anti_spoofing      a sandbox's packet is translated (at tc or XDP egress)
+ *                    only when its source is a sandbox of the device it
+ *                    came in on; the sandbox's MAC is then the packet's,
+ *                    unless --mac fixed it.
  * ip_checksum        the IPv4 header checksum's residual is kept (so a valid
  *                    checksum stays valid and a bad one stays bad).
  * l4_checksum        the TCP/UDP (pseudo-header included) or ICMP residual
@@ -79,16 +89,20 @@
  *                    0 stays 0. Later fragments carry no L4 header; first
  *                    fragments are checked over their own bytes (the
  *                    residual is kept even though the sum spans the whole
- *                    datagram).
+ *                    datagram). One exception: XDP egress finishes a TCP or
+ *                    UDP checksum whose field equals the pseudo-header's
+ *                    sum (a CHECKSUM_PARTIAL seed): its output verifies.
  * icmp_inner_checksums  a translated ICMP error keeps the residuals of the
  *                    quoted IP header and of the quoted L4 header where its
  *                    checksum is quoted.
  * only_nat_fields    only the fields NAT rewrites change (addresses, ports
  *                    or echo id, TTL, checksums, the IP id of a non-atomic
- *                    datagram leaving, MACs where delivered to a
+ *                    datagram leaving tc, MACs where delivered to a
  *                    sandbox, the quoted header of an ICMP error, the ARP
  *                    body of a reply), none past the IP packet's length,
- *                    and the length is kept.
+ *                    and the length is kept. XDP egress sets the MACs of
+ *                    the next hop's entry in map `neighbours`: its MAC
+ *                    the destination, the shared device's the source.
  * ttl                a translated IPv4 packet had TTL >= 2 and leaves with
  *                    one less.
  * arp_reply          an ARP reply answers a request for 169.254.1.1 from a
@@ -96,15 +110,22 @@
  * checksum_complete  as a CHECKSUM_COMPLETE skb, skb->csum stays true
  *                    (the kernel's -EBADMSG). Exempt: ARP replies (known,
  *                    test_bpf.c: the ARP body is rewritten without
- *                    BPF_F_RECOMPUTE_CSUM; ARP has no checksum), and the
- *                    NAT's own ICMP errors (the cut makes them
- *                    CHECKSUM_NONE).
+ *                    BPF_F_RECOMPUTE_CSUM; ARP has no checksum), the
+ *                    NAT's own ICMP errors and datagrams cut up (fragmented:
+ *                    bpf_skb_change_tail makes them CHECKSUM_NONE).
  * own_icmp_error     an ICMP error the NAT sends (icmp_error_sent, with
  *                    TC_ACT_REDIRECT) answers an IPv4 packet that is no
  *                    ICMP error nor later fragment, goes to its source
  *                    with the MACs swapped, quotes its IP header and 20
  *                    bytes, has right checksums, and moves exactly one
  *                    drop counter (why) and no translation.
+ * xdp_egress         XDP egress redirects only what needs nothing but the
+ *                    translation: an IPv4 packet with DF set, no fragment,
+ *                    TTL >= 2, of its sender's own flow, not hairpinned,
+ *                    leaving by a shared device in xdp_devices whose MTU
+ *                    it fits, to a next hop with an entry in `neighbours`
+ *                    learned within SHARENAT_NEIGHBOUR_FRESH_SECONDS (and
+ *                    a second's grace: the check follows the run).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -156,6 +177,8 @@ struct tally tallies[INV_MAX] = {
 	      "CHECKSUM_COMPLETE skb->csum kept in step"),
 	TALLY(INV_OWN_ICMP_ERROR, "own_icmp_error",
 	      "the NAT's own error: to the sender, quoting it, checksums right, one drop why"),
+	TALLY(INV_XDP_EGRESS, "xdp_egress",
+	      "XDP egress redirects only a ready flow's DF packet to a fresh next hop"),
 	TALLY(INV_STATE, "state",
 	      "periodic: flow pairs, mappings, ports, ports_in_use agree"),
 };
@@ -170,6 +193,8 @@ static const char *hook_name(enum hook hook)
 		return "tc egress (sharenat_egress)";
 	case INGRESS:
 		return "tc ingress (sharenat_ingress)";
+	case XDP_EGRESS:
+		return "XDP egress (sharenat_xdp_egress)";
 	default:
 		return "XDP ingress (sharenat_xdp_ingress)";
 	}
@@ -349,14 +374,19 @@ static bool same_residual(uint16_t a, uint16_t b)
 	return a == b || (a == 0 && b == 0xffff) || (a == 0xffff && b == 0);
 }
 
+static uint32_t pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto,
+			   uint32_t l4_len)
+{
+	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
+	       proto + l4_len;
+}
+
 static uint16_t pseudo_residual(const uint8_t *f, uint32_t src, uint32_t dst,
 				uint8_t proto, uint32_t l4_len, size_t from,
 				size_t to)
 {
-	uint32_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) +
-		       (dst & 0xffff) + proto + l4_len;
-
-	return csum_fold16(csum_add_words(sum, f + from, to - from));
+	return csum_fold16(csum_add_words(pseudo_sum(src, dst, proto, l4_len),
+					  f + from, to - from));
 }
 
 static uint16_t plain_residual(const uint8_t *f, size_t from, size_t to)
@@ -395,6 +425,16 @@ static struct flow_key make_key(uint8_t proto, uint32_t src, uint16_t sport,
 	k.direction = (__u8)dir;
 	k.attachment = attachment;
 	return k;
+}
+
+/* The egress key of a sandbox's packet: its 5-tuple, an echo's id as the
+ * source port. */
+static struct flow_key egress_key_of(const struct view *in)
+{
+	bool icmp = in->proto == PROTO_ICMP;
+
+	return make_key(in->proto, in->src, icmp ? in->icmp_id : in->sport,
+			in->dst, icmp ? 0 : in->dport, FLOW_EGRESS, 0);
 }
 
 static const char *addr_str(uint32_t addr, char *buf)
@@ -459,14 +499,15 @@ static void deltas_of(const struct fz_case *c, struct deltas *x)
 	for (i = 0; i < ARRAY_SIZE(translations); i++)
 		x->translations += x->d[translations[i]];
 	x->passes = x->d[COUNTER_INGRESS_NOT_OURS] +
-		    x->d[COUNTER_INGRESS_XDP_TO_TC];
+		    x->d[COUNTER_INGRESS_XDP_TO_TC] +
+		    x->d[COUNTER_EGRESS_XDP_TO_TC];
 }
 
 enum outcome { O_DROP, O_PASS, O_REDIRECT, O_HELD, O_ANSWERED, O_INVALID };
 
 static enum outcome outcome_of(const struct fz_case *c)
 {
-	if (c->hook == XDP_INGRESS) {
+	if (hook_is_xdp(c->hook)) {
 		switch (c->verdict) {
 		case XDP_DROP:
 			return O_DROP;
@@ -521,10 +562,10 @@ static enum kind kind_of(const struct fz_case *c, const struct deltas *x)
 	if (x->d[COUNTER_ARP_REPLIED])
 		return K_ARP;
 	if (x->d[COUNTER_FRAGMENT_TRANSLATED])
-		return c->hook == EGRESS ? K_EGRESS_FRAGMENT :
-					   K_INGRESS_FRAGMENT;
+		return hook_is_egress(c->hook) ? K_EGRESS_FRAGMENT :
+						 K_INGRESS_FRAGMENT;
 	if (x->d[COUNTER_ICMP_ERROR_TRANSLATED])
-		return c->hook != EGRESS ? K_INGRESS_ICMP_ERROR :
+		return !hook_is_egress(c->hook) ? K_INGRESS_ICMP_ERROR :
 		       x->d[COUNTER_HAIRPINNED] ? K_HAIRPIN_ICMP_ERROR :
 						  K_EGRESS_ICMP_ERROR;
 	if (x->d[COUNTER_HAIRPINNED])
@@ -549,6 +590,36 @@ static bool timer_counter(unsigned int i)
 	       i == COUNTER_FRAGMENT_RELEASED ||
 	       i == COUNTER_DROP_FRAGMENT_UNRELEASED ||
 	       !strcmp(name, "flow_timer_retried");
+}
+
+/* XDP egress counts its one outcome and nothing else (but what timers
+ * move on their own): XDP_PASS egress_xdp_to_tc, XDP_REDIRECT
+ * egress_translated and egress_xdp_fast_path, XDP_DROP drop_malformed (a
+ * rewrite that failed). Every other drop is tc's to count, after the
+ * pass. */
+static bool xdp_egress_counted(const struct deltas *x, enum outcome o)
+{
+	bool want[COUNTER_MAX] = { false };
+	unsigned int i;
+
+	switch (o) {
+	case O_PASS:
+		want[COUNTER_EGRESS_XDP_TO_TC] = true;
+		break;
+	case O_REDIRECT:
+		want[COUNTER_EGRESS_TRANSLATED] = true;
+		want[COUNTER_EGRESS_XDP_FAST_PATH] = true;
+		break;
+	case O_DROP:
+		want[COUNTER_DROP_MALFORMED] = true;
+		break;
+	default:
+		return false;
+	}
+	for (i = 0; i < COUNTER_MAX; i++)
+		if (!timer_counter(i) && x->d[i] != want[i])
+			return false;
+	return true;
 }
 
 static void check_counters(const struct fz_case *c, const struct deltas *x,
@@ -621,22 +692,37 @@ static void check_counters(const struct fz_case *c, const struct deltas *x,
 		ok = false;
 		why = "fragment_released without a first fragment translated";
 	}
-	if (ok && c->hook == EGRESS &&
-	    (x->d[COUNTER_INGRESS_TRANSLATED] || x->passes ||
-	     x->d[COUNTER_INGRESS_XDP_FAST_PATH])) {
+	if (ok && hook_is_egress(c->hook) &&
+	    (x->d[COUNTER_INGRESS_TRANSLATED] ||
+	     x->d[COUNTER_INGRESS_NOT_OURS] ||
+	     x->d[COUNTER_INGRESS_XDP_TO_TC] ||
+	     x->d[COUNTER_INGRESS_XDP_FAST_PATH] ||
+	     x->d[COUNTER_NEIGHBOUR_LEARNED])) {
 		ok = false;
 		why = "egress moved an ingress counter";
 	}
-	if (ok && c->hook != EGRESS &&
+	if (ok && !hook_is_egress(c->hook) &&
 	    (x->d[COUNTER_EGRESS_TRANSLATED] || x->d[COUNTER_ARP_REPLIED] ||
-	     x->d[COUNTER_FLOW_CREATED] || x->d[COUNTER_HAIRPINNED])) {
+	     x->d[COUNTER_FLOW_CREATED] || x->d[COUNTER_HAIRPINNED] ||
+	     x->d[COUNTER_EGRESS_XDP_FAST_PATH] ||
+	     x->d[COUNTER_EGRESS_XDP_TO_TC])) {
 		ok = false;
 		why = "ingress moved an egress counter or made a flow";
 	}
-	if (ok && c->hook == INGRESS && (x->d[COUNTER_INGRESS_XDP_FAST_PATH] ||
-					 x->d[COUNTER_INGRESS_XDP_TO_TC])) {
+	if (ok && !hook_is_xdp(c->hook) &&
+	    (x->d[COUNTER_INGRESS_XDP_FAST_PATH] ||
+	     x->d[COUNTER_INGRESS_XDP_TO_TC] ||
+	     x->d[COUNTER_EGRESS_XDP_FAST_PATH] ||
+	     x->d[COUNTER_EGRESS_XDP_TO_TC] ||
+	     x->d[COUNTER_NEIGHBOUR_LEARNED])) {
 		ok = false;
 		why = "tc moved an XDP counter";
+	}
+	if (ok && c->hook == XDP_EGRESS && !xdp_egress_counted(x, o)) {
+		ok = false;
+		why = "XDP egress must move egress_xdp_to_tc alone (XDP_PASS), "
+		      "egress_translated and egress_xdp_fast_path alone "
+		      "(XDP_REDIRECT), or drop_malformed alone (XDP_DROP)";
 	}
 	if (ok && c->hook == XDP_INGRESS &&
 	    x->d[COUNTER_INGRESS_XDP_FAST_PATH] != (o == O_REDIRECT) ) {
@@ -698,7 +784,7 @@ static void check_function_counters(const struct fz_case *c,
 	int fi;
 
 	memset(want, 0, sizeof(want));
-	if (c->hook == EGRESS && in->ip) {
+	if (hook_is_egress(c->hook) && in->ip) {
 		s = world_sandbox(in->src);
 		if (s && fz_devices[s->dev].ifindex == c->ifindex &&
 		    world_function_exists(s->function_id)) {
@@ -720,7 +806,7 @@ static void check_function_counters(const struct fz_case *c,
 	/* The receiver: hairpinned at egress (not an ICMP error: errors
 	 * count no packets of a function), translated at ingress. */
 	if (((x->d[COUNTER_HAIRPINNED] && x->d[COUNTER_EGRESS_TRANSLATED]) ||
-	     (c->hook != EGRESS && x->d[COUNTER_INGRESS_TRANSLATED])) &&
+	     (!hook_is_egress(c->hook) && x->d[COUNTER_INGRESS_TRANSLATED])) &&
 	    out->ip) {
 		s = world_sandbox(out->dst);
 		if (s && world_function_exists(s->function_id))
@@ -764,14 +850,19 @@ static void check_flow_accounting(const struct fz_case *c,
 	      "flow entries %+lld, mappings %+lld, ports %+lld for "
 	      "flow_created %+lld", flows, mappings, ports, created);
 
-	if (c->hook == EGRESS && in->ip)
+	/* XDP egress makes nothing, whatever its verdict (what it passes
+	 * makes its flow in tc). */
+	if (c->hook == XDP_EGRESS)
+		CHECK(INV_FLOW_ACCOUNTING, c, !flows && !mappings && !ports &&
+		      c->after.fragments == c->before.fragments,
+		      "XDP egress changed the state: flow entries %+lld, "
+		      "mappings %+lld, ports %+lld, fragments %+lld", flows,
+		      mappings, ports, (long long)(c->after.fragments -
+						   c->before.fragments));
+	if (hook_is_egress(c->hook) && in->ip)
 		si = world_sandbox_index(in->src);
 	if (si >= 0 && created) {
-		struct flow_key k = make_key(in->proto, in->src,
-					     in->proto == PROTO_ICMP ?
-					     in->icmp_id : in->sport, in->dst,
-					     in->proto == PROTO_ICMP ? 0 :
-					     in->dport, FLOW_EGRESS, 0);
+		struct flow_key k = egress_key_of(in);
 		const struct attachment *att;
 		struct flow f;
 
@@ -864,14 +955,19 @@ static void check_only_nat_fields(const struct fz_case *c, enum kind k,
 			      k == K_HAIRPIN_ICMP_ERROR ||
 			      k == K_EGRESS_FRAGMENT;
 
-		if (to_sandbox)
+		/* XDP egress sets the next hop's MACs (check_xdp_egress
+		 * says which). */
+		if (to_sandbox || c->hook == XDP_EGRESS)
 			allow(ok, end, 0, 12);
 		allow(ok, end, IP_OFF + IP_TTL_OFF, 1);
 		allow(ok, end, IP_OFF + IP_CSUM_OFF, 2);
 		if (egress)
 			allow(ok, end, IP_OFF + IP_SRC_OFF, 4);
-		/* ip_id.h: a non-atomic datagram leaving gets the NAT's id. */
-		if ((k == K_EGRESS && !(in->frag & 0x4000)) ||
+		/* ip_id.h: a non-atomic datagram (RFC 6864: DF clear, or a
+		 * fragment, even with DF set) leaving tc gets the NAT's id.
+		 * XDP egress takes only atomic ones and keeps their id. */
+		if ((k == K_EGRESS && c->hook == EGRESS &&
+		     (!(in->frag & 0x4000) || in->first)) ||
 		    k == K_EGRESS_FRAGMENT)
 			allow(ok, end, IP_OFF + 4, 2);
 		if (to_sandbox)
@@ -954,6 +1050,19 @@ static void check_checksums(const struct fz_case *c, enum kind k,
 		b = pseudo_residual(o, get_be32(o + IP_OFF + IP_SRC_OFF),
 				    get_be32(o + IP_OFF + IP_DST_OFF), in->proto,
 				    len, in->l4, in->end);
+		/* A field that holds the pseudo-header's sum is taken for a
+		 * CHECKSUM_PARTIAL seed: XDP egress finishes it as the NIC
+		 * would have, so the output verifies, whatever the input's
+		 * residual (a whole checksum that happens to equal the seed
+		 * verified already). */
+		if (c->hook == XDP_EGRESS && get_be16(c->in + csum) ==
+		    csum_fold16(pseudo_sum(in->src, in->dst, in->proto, len))) {
+			CHECK(INV_L4_CHECKSUM, c, same_residual(b, 0xffff),
+			      "%s seed (residual %#06x in) left with residual "
+			      "%#06x, not finished", in->proto == PROTO_TCP ?
+			      "TCP" : "UDP", a, b);
+			goto inner;
+		}
 	}
 	if (a != 0xffff && !in->first)
 		fz_stats.bad_l4_checksum_in++;
@@ -1232,10 +1341,7 @@ static void check_egress_source(const struct fz_case *c, enum kind k,
 			 "a sandbox address" : "no shared address");
 	} else if (k == K_EGRESS) {
 		bool icmp = in->proto == PROTO_ICMP;
-		struct flow_key key = make_key(in->proto, in->src, icmp ?
-					       in->icmp_id : in->sport, in->dst,
-					       icmp ? 0 : in->dport,
-					       FLOW_EGRESS, 0);
+		struct flow_key key = egress_key_of(in);
 		const struct attachment *att;
 		struct flow f;
 		uint16_t port = icmp ? out->icmp_id : out->sport;
@@ -1323,6 +1429,64 @@ static void check_arp(const struct fz_case *c)
 	CHECK(INV_ARP_REPLY, c, ok, "the reply's body or MACs are wrong");
 }
 
+/* XDP egress's redirect: only what needs nothing but the translation
+ * (bpf/egress_xdp.h), to a next hop heard from lately, with its MACs. */
+static void check_xdp_egress(const struct fz_case *c, const struct view *in)
+{
+	struct neighbour_key nk = { 0 };
+	struct neighbour_macs nm;
+	struct flow_key key;
+	const char *why = NULL;
+	bool found = false, heard = false;
+	enum fz_dev dev = DEV_COUNT;
+	struct flow f;
+	__u32 target;
+
+	if (in->ip) {
+		key = egress_key_of(in);
+		found = find_flow(&key, &f);
+	}
+	if (found)
+		dev = world_dev_of(f.ifindex);
+	if (!in->ip)
+		why = "no IPv4 packet (by an independent parse)";
+	else if (in->frag & (IP_MF_FLAG | IP_OFFSET_MASK))
+		why = "a fragment";
+	else if (!(in->frag & 0x4000))
+		why = "DF clear: tc gives it an IP id";
+	else if (in->ttl < 2)
+		why = "TTL below 2";
+	else if (!found)
+		why = "no flow of its own";
+	else if (f.hairpin)
+		why = "a hairpinned flow";
+	else if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xdp_devices),
+				     &f.ifindex, &target))
+		why = "its shared device is not in xdp_devices";
+	else if (dev == DEV_COUNT ||
+		 c->in_len > fz_devices[dev].mtu + ETH_HDR_LEN)
+		why = "larger than the shared device's MTU";
+	if (!why) {
+		nk.ifindex = f.ifindex;
+		nk.addr = f.next_hop;
+		heard = !bpf_map_lookup_elem(bpf_map__fd(skel->maps.neighbours),
+					     &nk, &nm);
+		/* Checked just after the run: a second's grace for the
+		 * clock the program read. */
+		if (!heard)
+			why = "no neighbour entry for its next hop";
+		else if (world_coarse_ns() - nm.learned_ns >
+			 FZ_NEIGHBOUR_FRESH_NS + 1000000000ull)
+			why = "its next hop's entry is stale";
+	}
+	CHECK(INV_XDP_EGRESS, c, !why, "redirected, yet %s", why);
+	if (heard)
+		CHECK(INV_ONLY_NAT_FIELDS, c, !memcmp(c->out, nm.mac, 6) &&
+		      !memcmp(c->out + ETH_SRC_OFF, nm.device_mac, 6),
+		      "the MACs are not the next hop's and its device's from "
+		      "map neighbours");
+}
+
 static void check_redirect(const struct fz_case *c, enum kind k,
 			   const struct view *in, const struct view *out)
 {
@@ -1336,7 +1500,7 @@ static void check_redirect(const struct fz_case *c, enum kind k,
 	CHECK(INV_TTL, c, in->ip && out->ip && in->ttl >= 2 &&
 	      out->ttl == in->ttl - 1, "TTL %u in, %u out", in->ttl, out->ttl);
 	check_checksums(c, k, in);
-	if (c->hook == EGRESS) {
+	if (hook_is_egress(c->hook)) {
 		const struct fz_sandbox *s = in->ip ? world_sandbox(in->src) :
 						      NULL;
 
@@ -1356,7 +1520,10 @@ static void check_redirect(const struct fz_case *c, enum kind k,
 			      sbx.mac[2], sbx.mac[3], sbx.mac[4], sbx.mac[5]);
 		check_egress_source(c, k, in, out);
 	}
-	if (k == K_HAIRPIN || k == K_HAIRPIN_ICMP_ERROR || c->hook != EGRESS)
+	if (c->hook == XDP_EGRESS)
+		check_xdp_egress(c, in);
+	if (k == K_HAIRPIN || k == K_HAIRPIN_ICMP_ERROR ||
+	    !hook_is_egress(c->hook))
 		check_ingress_owner(c, k, in, out);
 }
 
@@ -1408,11 +1575,13 @@ void check_case(const struct fz_case *c)
 	}
 	if (c->err == -EBADMSG) {
 		/* ARP: see test_bpf.c. An own ICMP error cut shorter than
-		 * the packet: bpf_skb_change_tail leaves it CHECKSUM_NONE,
-		 * which a test run reports as EBADMSG. */
+		 * the packet, or a datagram cut up (its pieces sent, what
+		 * is left of it consumed): bpf_skb_change_tail leaves it
+		 * CHECKSUM_NONE, which a test run reports as EBADMSG. */
 		if ((in.ethertype == ETHERTYPE_ARP && c->hook == EGRESS &&
 		     x.d[COUNTER_ARP_REPLIED] == 1) ||
-		    x.d[COUNTER_ICMP_ERROR_SENT] == 1) {
+		    x.d[COUNTER_ICMP_ERROR_SENT] == 1 ||
+		    x.d[COUNTER_FRAGMENTED] == 1) {
 			tallies[INV_CHECKSUM_COMPLETE].checked++;
 			tallies[INV_CHECKSUM_COMPLETE].exempt++;
 		} else {

@@ -3,7 +3,8 @@
  * make fuzz: the fast-path fuzzer (see fastpath.h for its parts).
  *
  *   FUZZ_CASES=N      frames to generate (default 1000000); a frame XDP
- *                     passes goes on to tc ingress as well, as on a device
+ *                     passes goes on to tc (ingress or egress) as well, as
+ *                     on a device
  *   FUZZ_SEED=S       the generator's seed (default 1): the same seed makes
  *                     the same frames, but for the shared ports the
  *                     programs choose at random (bpf_get_prandom_u32) when
@@ -81,7 +82,7 @@ static void selftest(struct rng *r, const struct fz_case *c)
 
 static bool redirected(const struct fz_case *c)
 {
-	return !c->err && (c->hook == XDP_INGRESS ? c->verdict == XDP_REDIRECT :
+	return !c->err && (hook_is_xdp(c->hook) ? c->verdict == XDP_REDIRECT :
 			   c->verdict == TC_ACT_REDIRECT);
 }
 
@@ -115,7 +116,7 @@ void run_case(struct fz_case *c)
 		.flags = c->flags,
 	);
 
-	if (c->hook == XDP_INGRESS) {
+	if (hook_is_xdp(c->hook)) {
 		memset(&xdp_ctx, 0, sizeof(xdp_ctx));
 		xdp_ctx.ingress_ifindex = c->ifindex;
 		xdp_ctx.data_end = (__u32)c->in_len;
@@ -165,8 +166,10 @@ static void fuzz(void)
 		} else if (i && state_every && i % state_every == 0) {
 			world_state_check();
 		}
-		if (i % refresh_every == 0)
+		if (i % refresh_every == 0) {
 			world_refresh_flows();
+			world_refresh_neighbours();
+		}
 		gen_case(&rng, &the_case);
 		the_case.index = i;
 		the_case.before = prev;
@@ -177,11 +180,12 @@ static void fuzz(void)
 		    rng_chance(&self, (unsigned int)selftest_percent))
 			selftest(&self, &the_case);
 		/* On a device, what XDP passes meets tc next. */
-		if (!the_case.err && the_case.hook == XDP_INGRESS &&
+		if (!the_case.err && hook_is_xdp(the_case.hook) &&
 		    the_case.verdict == XDP_PASS) {
 			chained.index = i;
 			chained.template = "after XDP_PASS";
-			chained.hook = INGRESS;
+			chained.hook = the_case.hook == XDP_EGRESS ? EGRESS :
+								     INGRESS;
 			chained.ifindex = the_case.ifindex;
 			chained.flags = 0;
 			memcpy(chained.in, the_case.in, the_case.in_len);
@@ -224,9 +228,12 @@ static const char *verdicts_of(enum hook hook, char *buf, size_t len)
 
 static void report(void)
 {
-	static const enum hook hooks[] = { EGRESS, INGRESS, XDP_INGRESS };
-	static const char *const names[] = { "", "tc egress", "tc ingress",
-					     "XDP ingress" };
+	static const enum hook hooks[] = { EGRESS, INGRESS, XDP_INGRESS,
+					   XDP_EGRESS };
+	static const char *const names[FZ_HOOKS] = {
+		[EGRESS] = "tc egress", [INGRESS] = "tc ingress",
+		[XDP_INGRESS] = "XDP ingress", [XDP_EGRESS] = "XDP egress",
+	};
 	char buf[256];
 	unsigned int i, moved = 0;
 

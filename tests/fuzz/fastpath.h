@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The fast-path fuzzer (make fuzz): random and mutated frames through the
- * three programs (tc egress, tc ingress, XDP ingress) with
+ * four programs (tc egress, tc ingress, XDP ingress, XDP egress) with
  * BPF_PROG_TEST_RUN, on a populated state, with invariants checked on
  * every run. The pieces:
  *
@@ -52,7 +52,9 @@ enum fz_dev {
 struct fz_device {
 	const char *name;	/* in the fuzzer's own network namespace */
 	__u32 ifindex;
-	__u8 mac[6];		/* host-side MAC the sandboxes see */
+	__u32 mtu;
+	__u8 mac[6];		/* host-side MAC the sandboxes see; a shared
+				 * device's own */
 };
 
 struct fz_sandbox {
@@ -91,6 +93,13 @@ void world_unload(void);
 /* Valid packets first: flows in every direction the configuration lets. */
 void world_seed(void);
 void world_refresh_flows(void);
+/* The next hops XDP egress may send to: fresh, stale and missing entries
+ * of map `neighbours`, put back as planned (an ARP run may have changed
+ * them, and fresh ones must not age out in a long run). */
+void world_refresh_neighbours(void);
+#define FZ_NEIGHBOUR_FRESH_NS \
+	((__u64)SHARENAT_NEIGHBOUR_FRESH_SECONDS * 1000000000ull)
+__u64 world_coarse_ns(void);
 const struct fz_sandbox *world_sandbox(uint32_t addr);
 int world_sandbox_index(uint32_t addr);
 int world_function_index(__u32 id);
@@ -104,6 +113,20 @@ void probe_read(struct probe_snapshot *snap);
 unsigned int world_state_check(void);
 
 /* ---- one run ---- */
+
+/* Runs counted by enum hook (bpf_fixture.h), whose first is 1. */
+#define FZ_HOOKS (XDP_EGRESS + 1)
+
+static inline bool hook_is_xdp(enum hook hook)
+{
+	return hook == XDP_INGRESS || hook == XDP_EGRESS;
+}
+
+/* A sandbox's frame, on a sandbox device. */
+static inline bool hook_is_egress(enum hook hook)
+{
+	return hook == EGRESS || hook == XDP_EGRESS;
+}
 
 struct fz_case {
 	unsigned long index;	/* case number */
@@ -179,6 +202,7 @@ enum invariant {
 	INV_ARP_REPLY,
 	INV_CHECKSUM_COMPLETE,
 	INV_OWN_ICMP_ERROR,
+	INV_XDP_EGRESS,
 	INV_STATE,
 	INV_MAX,
 };
@@ -203,12 +227,13 @@ void print_hex(const char *label, const uint8_t *p, size_t n);
 
 /* Counters and verdicts seen, for the report. */
 struct outcome_stats {
-	unsigned long runs[4];			/* by enum hook */
-	unsigned long verdicts[4][8];		/* hook, verdict 0..7 */
-	unsigned long refused[4];		/* EINVAL: the kernel's */
+	unsigned long runs[FZ_HOOKS];		/* by enum hook */
+	unsigned long verdicts[FZ_HOOKS][8];	/* hook, verdict 0..7 */
+	unsigned long refused[FZ_HOOKS];	/* EINVAL: the kernel's */
 	unsigned long counter_moved[COUNTER_MAX];
 	/* Translated although their checksums were bad on arrival (they
-	 * leave as bad: residuals kept). */
+	 * leave as bad: residuals kept; an L4 seed XDP egress finishes is
+	 * not counted). */
 	unsigned long bad_ip_checksum_in;
 	unsigned long bad_l4_checksum_in;
 };

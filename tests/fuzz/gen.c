@@ -418,6 +418,13 @@ static enum hook pick_ingress_hook(struct rng *r)
 	return rng_chance(r, 40) ? XDP_INGRESS : INGRESS;
 }
 
+/* Any sandbox device may have XDP egress in front of tc (sandbox add
+ * --mode xdp); what it passes goes on to tc egress. */
+static enum hook pick_egress_hook(struct rng *r)
+{
+	return rng_chance(r, 40) ? XDP_EGRESS : EGRESS;
+}
+
 /* ---- templates ---- */
 
 static void t_egress_new(struct rng *r, struct fz_case *c)
@@ -447,7 +454,7 @@ static void t_egress_new(struct rng *r, struct fz_case *c)
 		f.proto = proto;
 	ip_extras(r, &f);
 	c->template = "egress-new";
-	c->hook = EGRESS;
+	c->hook = pick_egress_hook(r);
 	c->ifindex = rng_chance(r, 88) ? fz_devices[s->dev].ifindex :
 					 pick_device(r);
 	build(r, c, &f);
@@ -474,7 +481,7 @@ static void t_egress_flow(struct rng *r, struct fz_case *c)
 		  false);
 	ip_extras(r, &f);
 	c->template = "egress-flow";
-	c->hook = EGRESS;
+	c->hook = pick_egress_hook(r);
 	c->ifindex = s && rng_chance(r, 92) ? fz_devices[s->dev].ifindex :
 					      pick_device(r);
 	build(r, c, &f);
@@ -601,7 +608,7 @@ static void t_egress_icmp_error(struct rng *r, struct fz_case *c)
 		inner.src_port ^= (uint16_t)(1 + rng_below(r, 3));
 	pick_error_type(r, &type, &code);
 	c->template = "egress-icmp-error";
-	c->hook = EGRESS;
+	c->hook = pick_egress_hook(r);
 	c->ifindex = s && rng_chance(r, 92) ? fz_devices[s->dev].ifindex :
 					      pick_device(r);
 	build_icmp_error(r, c, &outer, type, code, &inner);
@@ -731,7 +738,7 @@ static void t_icmp_sweep(struct rng *r, struct fz_case *c)
 		outer.src_addr = s->addr;
 		outer.dst_addr = kf ? ntohl(kf->egress_key.dst_addr) :
 				      pick_remote(r);
-		c->hook = EGRESS;
+		c->hook = pick_egress_hook(r);
 		c->ifindex = fz_devices[s->dev].ifindex;
 	} else {
 		outer.src_addr = kf ? ntohl(kf->ingress_key.src_addr) :
@@ -817,7 +824,7 @@ static void t_fragment(struct rng *r, struct fz_case *c)
 	c->template = "fragment-later";
 	c->hook = m->hook;
 	c->ifindex = rng_chance(r, 90) ? m->ifindex : pick_device(r);
-	if (c->hook != EGRESS && rng_chance(r, 30))
+	if (!hook_is_egress(c->hook) && rng_chance(r, 30))
 		c->hook = pick_ingress_hook(r);
 	build(r, c, &f);
 	if (is_ipv4(c->in, c->in_len)) {
@@ -851,7 +858,7 @@ static void t_arp(struct rng *r, struct fz_case *c)
 						pick_remote(r);
 	c->template = "arp";
 	if (rng_chance(r, 75)) {
-		c->hook = EGRESS;
+		c->hook = pick_egress_hook(r);
 		c->ifindex = rng_chance(r, 85) ? fz_devices[s->dev].ifindex :
 						 pick_device(r);
 	} else {
@@ -879,7 +886,7 @@ static void t_not_ip(struct rng *r, struct fz_case *c)
 		const struct fz_sandbox *s = pick_sandbox(r);
 
 		sandbox_macs(r, s, &f);
-		c->hook = EGRESS;
+		c->hook = pick_egress_hook(r);
 		c->ifindex = fz_devices[s->dev].ifindex;
 	} else {
 		c->ifindex = pick_attachment_device(r);
@@ -903,12 +910,16 @@ static void t_random_bytes(struct rng *r, struct fz_case *c)
 		c->in[IP_OFF] = 0x45;
 	c->in_len = len;
 	c->template = "random-bytes";
-	switch (rng_below(r, 3)) {
+	switch (rng_below(r, 4)) {
 	case 0:
 		c->hook = EGRESS;
 		c->ifindex = pick_device(r);
 		break;
 	case 1:
+		c->hook = XDP_EGRESS;
+		c->ifindex = pick_device(r);
+		break;
+	case 2:
 		c->hook = INGRESS;
 		c->ifindex = pick_attachment_device(r);
 		break;
@@ -1165,6 +1176,6 @@ void gen_case(struct rng *r, struct fz_case *c)
 	if (!c->in_len && !c->template)
 		t_egress_new(r, c);
 	mutate(r, c);
-	if (c->hook != XDP_INGRESS && rng_chance(r, 30))
+	if (!hook_is_xdp(c->hook) && rng_chance(r, 30))
 		c->flags = BPF_F_TEST_SKB_CHECKSUM_COMPLETE;
 }

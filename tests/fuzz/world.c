@@ -6,8 +6,8 @@
  * one on another; independent and dependent mapping; small port ranges
  * that run out), four functions (with and without security groups, one
  * that denies everything, one with a small port quota), eight sandboxes on
- * three devices (one that takes XDP frames), and flows made by valid
- * packets before the fuzzing starts.
+ * three devices (one that takes XDP frames), the next hops XDP egress may
+ * send to, and flows made by valid packets before the fuzzing starts.
  *
  * Timeouts are a day: no flow expires during a run, so every change of
  * the maps is a run's doing and flow_expired must stay 0.
@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fastpath.h"
@@ -26,12 +28,12 @@
 #define DAY 86400
 
 struct fz_device fz_devices[DEV_COUNT] = {
-	[DEV_A] = { "lo", 1, { 0x02, 0xe0, 0, 0, 0, 0x0a } },
-	[DEV_B] = { "fzB", 0, { 0x02, 0xe0, 0, 0, 0, 0x0b } },
-	[DEV_C] = { "fzC", 0, { 0x02, 0xe0, 0, 0, 0, 0x0c } },
-	[DEV_SX1] = { "fzs1", 0, { 0x02, 0x40, 0, 0, 0, 0x01 } },
-	[DEV_SX2] = { "fzs2", 0, { 0x02, 0x40, 0, 0, 0, 0x02 } },
-	[DEV_TAP] = { "fzt", 0, { 0x02, 0x40, 0, 0, 0, 0x03 } },
+	[DEV_A] = { "lo", 1, 0, { 0x02, 0xe0, 0, 0, 0, 0x0a } },
+	[DEV_B] = { "fzB", 0, 0, { 0x02, 0xe0, 0, 0, 0, 0x0b } },
+	[DEV_C] = { "fzC", 0, 0, { 0x02, 0xe0, 0, 0, 0, 0x0c } },
+	[DEV_SX1] = { "fzs1", 0, 0, { 0x02, 0x40, 0, 0, 0, 0x01 } },
+	[DEV_SX2] = { "fzs2", 0, 0, { 0x02, 0x40, 0, 0, 0, 0x02 } },
+	[DEV_TAP] = { "fzt", 0, 0, { 0x02, 0x40, 0, 0, 0, 0x03 } },
 };
 
 #define FN_OPEN 1	/* no security group: A and C */
@@ -76,7 +78,47 @@ static struct attachment attachments[3];
 static struct flow_key ghost_keys[3];
 static struct fz_flow ghost_moved;
 
+/*
+ * The next hops of XDP egress (bpf/neighbour.h), as XDP ingress would
+ * have learned them from their ARP: fresh ones on A and C, which are in
+ * xdp_devices, so their flows take the fast path; one on B, which is not
+ * (attached for tc only); and some heard from too long ago. Every other
+ * next hop (10.0.1.2, 10.0.2.10's neighbours, B's 10.0.1.11, ...) has no
+ * entry. Both kinds of miss send the packet on to tc.
+ */
+static const struct planned_neighbour {
+	enum fz_dev dev;
+	uint32_t addr;
+	bool fresh;
+} next_hops[] = {
+	{ DEV_A, ADDR(10, 0, 1, 10), true },
+	{ DEV_A, ADDR(10, 0, 1, 1), true },	/* A's gateway */
+	{ DEV_A, ADDR(10, 0, 1, 11), false },
+	{ DEV_B, ADDR(10, 0, 1, 10), true },
+	{ DEV_C, ADDR(10, 0, 2, 10), true },
+	{ DEV_C, ADDR(10, 0, 2, 1), false },	/* C's gateway */
+};
+
 /* ---- the namespace ---- */
+
+/* The MTU XDP egress checks a frame against (bpf_check_mtu): loopback's
+ * is larger than any fuzz frame, a veth's is 1500. */
+static int read_mtu(struct fz_device *d)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), err;
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->name);
+	err = ioctl(fd, SIOCGIFMTU, &ifr);
+	close(fd);
+	if (err)
+		return -1;
+	d->mtu = (__u32)ifr.ifr_mtu;
+	return 0;
+}
 
 int world_netns(void)
 {
@@ -109,8 +151,8 @@ int world_netns(void)
 	}
 	for (i = 0; i < DEV_COUNT; i++) {
 		fz_devices[i].ifindex = if_nametoindex(fz_devices[i].name);
-		if (!fz_devices[i].ifindex) {
-			fprintf(stderr, "fuzz: no device %s\n",
+		if (!fz_devices[i].ifindex || read_mtu(&fz_devices[i])) {
+			fprintf(stderr, "fuzz: no device %s, or no MTU\n",
 				fz_devices[i].name);
 			return -1;
 		}
@@ -160,7 +202,8 @@ static void configure_attachments(void)
 	b->mapping = MAPPING_DEPENDENT;
 	b->hook = NAT_HOOK_TC;
 	/* C: two shared addresses of 16 ports each, so one fills and the
-	 * next takes over, then both run out. */
+	 * next takes over, then both run out; attached with --mode xdp, on
+	 * a veth, whose MTU a large frame exceeds. */
 	c->ifindex = fz_devices[DEV_C].ifindex;
 	c->subnet_addr = htonl(ADDR(10, 0, 2, 0));
 	c->subnet_mask = htonl(0xffffff00);
@@ -172,11 +215,18 @@ static void configure_attachments(void)
 	c->port_lo = 30000;
 	c->port_hi = 30015;
 	c->mapping = MAPPING_INDEPENDENT;
-	c->hook = NAT_HOOK_TC;
+	c->hook = NAT_HOOK_XDP;
 	for (i = 0; i < ARRAY_SIZE(attachments); i++) {
+		__u32 ifindex = attachments[i].ifindex;
+
 		attachments[i].timeouts = a_day();
-		put(skel->maps.attachments, &attachments[i].ifindex,
-		    &attachments[i]);
+		/* What XDP ingress records as a neighbour's device MAC. */
+		memcpy(attachments[i].mac,
+		       fz_devices[world_dev_of(ifindex)].mac, 6);
+		put(skel->maps.attachments, &ifindex, &attachments[i]);
+		/* Attached with --mode xdp: XDP egress may redirect there. */
+		if (attachments[i].hook == NAT_HOOK_XDP)
+			put(skel->maps.xdp_devices, &ifindex, &ifindex);
 	}
 }
 
@@ -275,6 +325,40 @@ static void configure_sandboxes(void)
 	}
 	put(skel->maps.xdp_devices, &fz_devices[DEV_TAP].ifindex,
 	    &fz_devices[DEV_TAP].ifindex);
+}
+
+/* bpf_ktime_get_coarse_ns's clock, which stamps neighbours. */
+__u64 world_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+void world_refresh_neighbours(void)
+{
+	__u64 now = world_coarse_ns();
+	unsigned int i;
+
+	/* A stale entry is twice the freshness old (in unsigned arithmetic,
+	 * as the program's, so even soon after boot). */
+	for (i = 0; i < ARRAY_SIZE(next_hops); i++) {
+		const struct planned_neighbour *n = &next_hops[i];
+		struct neighbour_key key = {
+			.ifindex = fz_devices[n->dev].ifindex,
+			.addr = htonl(n->addr),
+		};
+		struct neighbour_macs macs = {
+			.mac = { 0x02, 0xc0, 0, 0, (__u8)n->dev,
+				 (__u8)n->addr },
+			.learned_ns = n->fresh ? now :
+				      now - 2 * FZ_NEIGHBOUR_FRESH_NS,
+		};
+
+		memcpy(macs.device_mac, fz_devices[n->dev].mac, 6);
+		put(skel->maps.neighbours, &key, &macs);
+	}
 }
 
 /* The probe shares the skeleton's maps: every one of bpf/maps.h, by name. */
@@ -385,6 +469,7 @@ void world_load(unsigned int epoch_number)
 	configure_groups();
 	configure_functions();
 	configure_sandboxes();
+	world_refresh_neighbours();
 	put_ghosts();
 	load_probe();
 	fz_flow_count = 0;
