@@ -164,21 +164,22 @@ int sharenat_attach(struct sharenat *sn,
 	}
 	if (tc_attach(sn, ifindex, sn->ingress_prog_fd, WHAT, err))
 		goto err_entry;
-	if (att.hook == NAT_HOOK_XDP &&
-	    xdp_attach(ifindex, sn->xdp_ingress_prog_fd, WHAT, err))
-		goto err_tc;
-	/* XDP egress may redirect to the device from now on. */
+	/* XDP egress may redirect to the device once XDP ingress has
+	 * learned a neighbour on it: the devmap slot comes first. */
 	if (att.hook == NAT_HOOK_XDP &&
 	    bpf_map_update_elem(sn->xdp_devices_fd, &att.ifindex,
 				&att.ifindex, BPF_ANY)) {
 		fail_errno(err, WHAT, errno, "cannot add %s to xdp_devices",
 			   spec->dev);
-		goto err_xdp;
+		goto err_tc;
 	}
+	if (att.hook == NAT_HOOK_XDP &&
+	    xdp_attach(ifindex, sn->xdp_ingress_prog_fd, WHAT, err))
+		goto err_devmap;
 	return 0;
 
-err_xdp:
-	xdp_detach(ifindex, sn->xdp_ingress_prog_fd, WHAT, NULL);
+err_devmap:
+	bpf_map_delete_elem(sn->xdp_devices_fd, &att.ifindex);
 err_tc:
 	tc_detach(ifindex, WHAT, NULL);
 err_entry:
@@ -217,6 +218,36 @@ static bool flow_leaves_through(const struct flow_key *key,
 	return egress->ifindex == *(const __u32 *)ctx;
 }
 
+struct device_neighbours {
+	__u32 ifindex;
+	struct key_list keys;
+};
+
+static int neighbour_on_device(const void *key, const void *value, void *ctx)
+{
+	struct device_neighbours *found = ctx;
+
+	(void)value;
+	if (((const struct neighbour_key *)key)->ifindex != found->ifindex)
+		return 0;
+	return key_list_add(&found->keys, key);
+}
+
+/* XDP egress redirects by what XDP ingress learned on the device: gone
+ * with the device's XDP program, before its devmap slot goes. */
+static void forget_neighbours(struct sharenat *sn, __u32 ifindex)
+{
+	struct device_neighbours found = {
+		.ifindex = ifindex,
+		.keys = { .key_size = sizeof(struct neighbour_key) },
+	};
+
+	map_for_each(sn->neighbours_fd, sizeof(struct neighbour_key),
+		     sizeof(struct neighbour_macs), neighbour_on_device,
+		     &found);
+	key_list_delete(&found.keys, sn->neighbours_fd);
+}
+
 int sharenat_detach(struct sharenat *sn, const char *dev,
 		    struct sharenat_error *err)
 {
@@ -234,11 +265,14 @@ int sharenat_detach(struct sharenat *sn, const char *dev,
 	if (use.function[0])
 		return fail(err, "detach", "%s is used by function %s: delete "
 			    "the function first", dev, use.function);
+	/* The reverse of attach: no more learning, no neighbour left for
+	 * XDP egress to redirect by, then no devmap slot. */
 	if (att.hook == NAT_HOOK_XDP) {
-		bpf_map_delete_elem(sn->xdp_devices_fd, &use.ifindex);
 		if (xdp_detach(ifindex, sn->xdp_ingress_prog_fd, "detach",
 			       err))
 			return -1;
+		forget_neighbours(sn, use.ifindex);
+		bpf_map_delete_elem(sn->xdp_devices_fd, &use.ifindex);
 	}
 	if (tc_detach(ifindex, "detach", err))
 		return -1;
