@@ -548,6 +548,12 @@ static void xdp_egress_stale_neighbour(void)
 	with_syn_flow();
 }
 
+static void xdp_egress_no_neighbour(void)
+{
+	put_shared_in_devmap();
+	with_syn_flow();
+}
+
 static void xdp_egress_shared_not_in_devmap(void)
 {
 	put_server_neighbour(false);
@@ -1291,8 +1297,13 @@ static const struct bpf_case bpf_cases[] = {
 	  .in = &ack_s1, .verdict = XDP_PASS, .out = OUT_SAME,
 	  .counted = COUNTED(EGRESS_XDP_TO_TC),
 	  .verify = verify_egress_entry_untouched },
-	{ "XDP egress: shared device not attached with --mode xdp -> to tc",
+	{ "XDP egress: shared device not in the devmap -> to tc",
 	  .prepare = xdp_egress_shared_not_in_devmap, .hook = XDP_EGRESS,
+	  .in = &ack_s1, .verdict = XDP_PASS, .out = OUT_SAME,
+	  .counted = COUNTED(EGRESS_XDP_TO_TC),
+	  .verify = verify_egress_entry_untouched },
+	{ "XDP egress: next hop never heard from -> to tc",
+	  .prepare = xdp_egress_no_neighbour, .hook = XDP_EGRESS,
 	  .in = &ack_s1, .verdict = XDP_PASS, .out = OUT_SAME,
 	  .counted = COUNTED(EGRESS_XDP_TO_TC),
 	  .verify = verify_egress_entry_untouched },

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -257,6 +258,22 @@ static void print_result(const char *name, struct result with,
 	       floor.wall);
 }
 
+/* A host of the attachment's subnet, as XDP ingress learns it from its
+ * ARP: just now. */
+static void put_fresh_neighbour(struct env *e, __be32 addr)
+{
+	struct neighbour_key key = { .ifindex = TEST_IFINDEX, .addr = addr };
+	struct neighbour_macs value = { 0 };
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	memcpy(value.mac, mac_customer, 6);
+	memcpy(value.device_mac, mac_shared, 6);
+	value.learned_ns = (__u64)now.tv_sec * 1000000000ull +
+			   (__u64)now.tv_nsec;
+	put(e->sn->maps.neighbours, &key, &value);
+}
+
 static void run_once(int prog_fd, const uint8_t *frame, __u32 want,
 		     const char *what)
 {
@@ -278,7 +295,8 @@ int cmd_prog(int argc, char **argv)
 	struct env e;
 	__u64 before, created;
 	__u32 one = TEST_IFINDEX;
-	int egress_fd, ingress_fd, xdp_fd, restore_tc, restore_xdp;
+	int egress_fd, ingress_fd, xdp_fd, xdp_egress_fd, restore_tc;
+	int restore_xdp;
 
 	if ((new_repeat + 0ull) * (rounds + 1) > 30000)
 		die("--new-repeat x (rounds + 1) must stay below 30000 flows");
@@ -287,6 +305,7 @@ int cmd_prog(int argc, char **argv)
 	egress_fd = bpf_program__fd(e.sn->progs.sharenat_egress);
 	ingress_fd = bpf_program__fd(e.sn->progs.sharenat_ingress);
 	xdp_fd = bpf_program__fd(e.sn->progs.sharenat_xdp_ingress);
+	xdp_egress_fd = bpf_program__fd(e.sn->progs.sharenat_xdp_egress);
 	restore_tc = bpf_program__fd(e.b->progs.restore_tc);
 	restore_xdp = bpf_program__fd(e.b->progs.restore_xdp);
 
@@ -310,6 +329,22 @@ int cmd_prog(int argc, char **argv)
 	if (counter_sum(&e, COUNTER_FLOW_CREATED) != before)
 		die("established egress made new flows");
 	print_result("egress", with, restore, floor_tc);
+
+	/* Established egress at XDP (sandbox add --mode xdp): the shared
+	 * device in the devmap, the server's MACs heard from its ARP. */
+	put(e.sn->maps.xdp_devices, &one, &one);
+	put_fresh_neighbour(&e, parse_addr(SERVER_ADDR));
+	set_restore(&e, egress, VARY_NONE, 0, 0, 0);
+	set_target(&e, true, -1);
+	restore = measure(restore_xdp, egress, repeat, rounds, XDP_PASS,
+			  "restore only (XDP)");
+	set_target(&e, true, xdp_egress_fd);
+	before = counter_sum(&e, COUNTER_EGRESS_XDP_FAST_PATH);
+	with = measure(restore_xdp, egress, repeat, rounds, XDP_REDIRECT,
+		       "established egress (XDP)");
+	if (counter_sum(&e, COUNTER_EGRESS_XDP_FAST_PATH) == before)
+		die("established egress at XDP left every packet to tc");
+	print_result("xdp_egress", with, restore, floor_xdp);
 
 	/* Established ingress (tc): the server's reply to the shared port. */
 	key.src_addr = htonl(SBX_BASE);

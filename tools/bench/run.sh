@@ -390,10 +390,11 @@ TABLE=$OUT/results.txt
 		printf '%-44s %12s   %-28s %12s %8s   %-14s %s\n' "$@"
 	}
 
-	for r in egress ingress xdp_ingress new_flow; do
+	for r in egress xdp_egress ingress xdp_ingress new_flow; do
 		v=$(kv "$P" "${r}_ns") f=$(kv "$P" "${r}_floor_ns") x=$(kv "$P" "${r}_ratio")
 		case $r in
 		egress) name="a. established egress, ns/packet" base="floor (tc, MACs, TC_ACT_OK)" target="<= 6x" lim=6 ;;
+		xdp_egress) name="a. established egress (XDP), ns/packet" base="floor (XDP, MACs, XDP_TX)" target="<= 6x" lim=6 ;;
 		ingress) name="a. established ingress (tc), ns/packet" base="floor (tc, MACs, TC_ACT_OK)" target="<= 6x" lim=6 ;;
 		xdp_ingress) name="a. established ingress (XDP, tap), ns/packet" base="floor (XDP, MACs, XDP_TX)" target="<= 6x" lim=6 ;;
 		new_flow) name="a. new flow (port + pair + timer), ns/packet" base="floor (tc, MACs, TC_ACT_OK)" target="<= 40x" lim=40 ;;
