@@ -655,7 +655,7 @@ test_endpoint_independent_mapping() {
 # and redirected to the shared device, with the MAC XDP ingress learned
 # from the server's ARP.
 test_xdp_fast_path() {
-	local fast to_tc out why tap learned big reply
+	local fast to_tc out why tap learned big reply ifindex n
 
 	need ethtool curl ping python3 || return
 	# A physical NIC delivers complete checksums; a veth passes partial
@@ -721,6 +721,37 @@ test_xdp_fast_path() {
 	[[ $reply =~ $(answer_re E)\ $big$ ]] || fail "sbx12 big UDP answered '${reply:0:60}...'" || return
 	[ "$(counter egress_xdp_fast_path)" -ge $((out + 1)) ] ||
 		fail "the established 1400-byte datagram did not take XDP egress" || return
+
+	# Detach forgets what XDP ingress learned on the device.
+	ifindex=$(ip -n "$HOST_NS" -o link show dev "$(shared_dev E)" | cut -d: -f1)
+	[ "$(neighbours_on "$ifindex")" -ge 1 ] ||
+		fail "no neighbour of $(shared_dev E) (ifindex $ifindex) in the neighbours map" || return
+	for n in "$TAP_SANDBOX" 11 12; do
+		out=$(sn sandbox del "s$n" 2>&1) || fail "sandbox del s$n exited $?: $out" || return
+	done
+	mapfile -t ADDED < <(without "$TAP_SANDBOX 11 12" "${ADDED[@]}")
+	out=$(sn function del fx 2>&1) || fail "function del fx exited $?: $out" || return
+	mapfile -t FUNCTIONS < <(without fx "${FUNCTIONS[@]}")
+	out=$(sn detach "$(shared_dev E)" 2>&1) || fail "detach $(shared_dev E) exited $?: $out" || return
+	mapfile -t ATTACHED < <(without E "${ATTACHED[@]}")
+	[ "$(neighbours_on "$ifindex")" = 0 ] ||
+		fail "$(neighbours_on "$ifindex") neighbours of $(shared_dev E) left after detach" || return
+}
+
+# without "ITEMS" WORDS...: the WORDS that are not among ITEMS, a line each.
+without() {
+	local drop=" $1 " word
+
+	shift
+	for word in "$@"; do
+		[[ $drop == *" $word "* ]] || echo "$word"
+	done
+}
+
+# neighbours_on IFINDEX: entries of the neighbours map for that device.
+neighbours_on() {
+	bpftool -j map dump pinned "$PIN_DIR/neighbours" 2>/dev/null |
+		json "len([e for e in d if e.get('formatted', e)['key']['ifindex'] == $1])"
 }
 
 # Take everything down: the group in use before is free once its function
