@@ -120,10 +120,14 @@ static __always_inline int nat_egress_xdp(struct xdp_md *xdp)
 	out = flow->ifindex;
 	now = bpf_ktime_get_coarse_ns();
 	next = neighbour_fresh(out, flow->next_hop, now);
-	/* The devmap holds the shared device only while it is attached with
-	 * --mode xdp: a redirect to a device missing there would be lost. */
-	if (!next || !bpf_map_lookup_elem(&xdp_devices, &out) ||
-	    too_big_for(&c, &pkt, out, &mtu))
+	if (!next || too_big_for(&c, &pkt, out, &mtu))
+		goto to_tc;
+	/* The redirect's target is set here, before any byte changes: the
+	 * devmap holds the shared device only while it is attached with
+	 * --mode xdp, and without it the frame goes to tc untouched (the
+	 * last redirect call decides, so a later XDP_PASS or XDP_DROP is
+	 * free to ignore this one). */
+	if (bpf_redirect_map(&xdp_devices, out, XDP_PASS) != XDP_REDIRECT)
 		goto to_tc;
 
 	if (l4_csum_is_seed(&pkt) && l4_csum_finish(&c, &pkt))
@@ -145,7 +149,7 @@ static __always_inline int nat_egress_xdp(struct xdp_md *xdp)
 	count(COUNTER_EGRESS_XDP_FAST_PATH);
 	count_traffic(sbx->counter_slot, flow->attachment_slot, true,
 		      pkt.frame_len);
-	return (int)bpf_redirect_map(&xdp_devices, out, 0);
+	return XDP_REDIRECT;
 
 to_tc:
 	count(COUNTER_EGRESS_XDP_TO_TC);
