@@ -78,11 +78,17 @@ static __always_inline long ctx_store_fast(const struct nat_ctx *c, __u32 off,
 	return ctx_store(c, off, from, len);
 }
 
+/* The frame's length. The XDP programs are not frags-aware (SEC("xdp"),
+ * not "xdp.frags"), so the kernel never hands them a multi-buffer frame:
+ * the linear data is the whole frame, and no helper call is needed. */
 static __always_inline __u32 ctx_len(const struct nat_ctx *c)
 {
-	if (c->xdp)
-		return (__u32)bpf_xdp_get_buff_len(c->ctx);
-	return ((struct __sk_buff *)c->ctx)->len;
+	void *data, *end;
+
+	if (!c->xdp)
+		return ((struct __sk_buff *)c->ctx)->len;
+	ctx_data(c, &data, &end);
+	return (__u32)(end - data);
 }
 
 static __always_inline __u32 ctx_ifindex(const struct nat_ctx *c)

@@ -46,8 +46,8 @@ struct packet {
 	__u8 fragment;		/* enum fragment_kind */
 	__u8 dont_fragment;	/* DF set */
 	__be16 ip_id;
-	/* The frame's length as it came (ctx_len, which at XDP is a helper
-	 * call: read once). NAT rewrites keep it. */
+	/* The frame's length as it came (ctx_len, read once). NAT rewrites
+	 * keep it. */
 	__u32 frame_len;
 };
 
