@@ -22,7 +22,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 
 BPF_SRCS   := $(wildcard bpf/*.h) bpf/sharenat.bpf.c include/sharenat.h
 USER_LIB   := user/parse.c user/error.c user/pins.c user/tc.c user/netlink.c \
-              user/netdev.c user/map_iter.c user/xdp.c user/security_group.c \
+              user/vec.c user/netdev.c user/map_iter.c user/xdp.c \
+              user/security_group.c \
               user/attachment.c user/function.c user/sandbox.c user/flows.c \
               user/counters.c user/counter_slots.c user/latency.c user/apply.c \
               user/apply_parse.c user/apply_state.c user/apply_plan.c \

@@ -14,22 +14,13 @@
 #include <stddef.h>
 
 #include "apply.h"
+#include "vec.h"
 
 /* "apply: SOURCE:LINE": where an error about a line of the file points. */
 const char *apply_line_what(char *buf, size_t len, const char *source,
 			    unsigned int line);
 
 /* ---- the current state (apply_state.c) ---------------------------------- */
-
-/* A growing array of size-byte items. */
-struct vec {
-	size_t size;
-	size_t count;
-	size_t capacity;
-	char *items;
-};
-
-#define VEC_AT(v, type, i) (&((type *)(v)->items)[i])
 
 /* Copies of every object in the maps, as the for_each walks give them. */
 struct state {

@@ -14,22 +14,6 @@
 #include "apply_internal.h"
 #include "error.h"
 
-static int vec_push(struct vec *v, const void *item)
-{
-	if (v->count == v->capacity) {
-		size_t capacity = v->capacity ? v->capacity * 2 : 16;
-		char *items = realloc(v->items, capacity * v->size);
-
-		if (!items)
-			return -ENOMEM;
-		v->items = items;
-		v->capacity = capacity;
-	}
-	memcpy(v->items + v->count * v->size, item, v->size);
-	v->count++;
-	return 0;
-}
-
 /* The walks' callbacks, one per object type: each keeps a copy. */
 static int push_attachment(const struct attachment *att, void *ctx)
 {
@@ -53,10 +37,10 @@ static int push_sandbox(const struct sandbox *sbx, void *ctx)
 
 void apply_state_free(struct state *st)
 {
-	free(st->attachments.items);
-	free(st->sgs.items);
-	free(st->functions.items);
-	free(st->sandboxes.items);
+	vec_free(&st->attachments);
+	vec_free(&st->sgs);
+	vec_free(&st->functions);
+	vec_free(&st->sandboxes);
 	memset(st, 0, sizeof(*st));
 }
 

@@ -220,7 +220,7 @@ static bool flow_leaves_through(const struct flow_key *key,
 
 struct device_neighbours {
 	__u32 ifindex;
-	struct key_list keys;
+	struct vec keys;
 };
 
 static int neighbour_on_device(const void *key, const void *value, void *ctx)
@@ -230,7 +230,7 @@ static int neighbour_on_device(const void *key, const void *value, void *ctx)
 	(void)value;
 	if (((const struct neighbour_key *)key)->ifindex != found->ifindex)
 		return 0;
-	return key_list_add(&found->keys, key);
+	return vec_push(&found->keys, key);
 }
 
 /* XDP egress redirects by what XDP ingress learned on the device: gone
@@ -239,13 +239,13 @@ static void forget_neighbours(struct sharenat *sn, __u32 ifindex)
 {
 	struct device_neighbours found = {
 		.ifindex = ifindex,
-		.keys = { .key_size = sizeof(struct neighbour_key) },
+		.keys = { .size = sizeof(struct neighbour_key) },
 	};
 
 	map_for_each(sn->neighbours_fd, sizeof(struct neighbour_key),
 		     sizeof(struct neighbour_macs), neighbour_on_device,
 		     &found);
-	key_list_delete(&found.keys, sn->neighbours_fd);
+	map_delete_keys(sn->neighbours_fd, &found.keys);
 }
 
 int sharenat_detach(struct sharenat *sn, const char *dev,

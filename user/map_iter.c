@@ -35,30 +35,11 @@ out:
 	return rc;
 }
 
-int key_list_add(struct key_list *list, const void *key)
-{
-	if (list->count == list->capacity) {
-		size_t capacity = list->capacity ? list->capacity * 2 : 16;
-		char *keys = realloc(list->keys, capacity * list->key_size);
-
-		if (!keys)
-			return -ENOMEM;
-		list->keys = keys;
-		list->capacity = capacity;
-	}
-	memcpy(list->keys + list->count * list->key_size, key,
-	       list->key_size);
-	list->count++;
-	return 0;
-}
-
-void key_list_delete(struct key_list *list, int map_fd)
+void map_delete_keys(int map_fd, struct vec *keys)
 {
 	size_t i;
 
-	for (i = 0; i < list->count; i++)
-		bpf_map_delete_elem(map_fd, list->keys + i * list->key_size);
-	free(list->keys);
-	list->keys = NULL;
-	list->count = list->capacity = 0;
+	for (i = 0; i < keys->count; i++)
+		bpf_map_delete_elem(map_fd, keys->items + i * keys->size);
+	vec_free(keys);
 }

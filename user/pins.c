@@ -281,8 +281,8 @@ static void unmark(struct sharenat *sn)
 
 struct repair {
 	struct sharenat *sn;
-	struct key_list stale;		/* index entries without their object */
-	struct key_list orphans;	/* objects without their index entry */
+	struct vec stale;		/* index entries without their object */
+	struct vec orphans;	/* objects without their index entry */
 };
 
 static void name_key_of(const char *name, struct name_key *key)
@@ -300,7 +300,7 @@ static int stale_sandbox_id(const void *key, const void *value, void *ctx)
 
 	if (bpf_map_lookup_elem(r->sn->sandboxes_fd, value, &sbx) ||
 	    strncmp(sbx.id, id->name, sizeof(sbx.id)))
-		return key_list_add(&r->stale, key);
+		return vec_push(&r->stale, key);
 	return 0;
 }
 
@@ -316,7 +316,7 @@ static int orphan_sandbox(const void *key, const void *value, void *ctx)
 	name_key_of(sbx->id, &id);
 	if (bpf_map_lookup_elem(r->sn->sandbox_ids_fd, &id, &addr) ||
 	    addr != *(const __be32 *)key)
-		return key_list_add(&r->orphans, sbx);
+		return vec_push(&r->orphans, sbx);
 	return 0;
 }
 
@@ -396,7 +396,7 @@ static int ingress_sandbox_gone(const void *key, const void *value, void *ctx)
 
 	if (fkey->direction == FLOW_INGRESS &&
 	    !is_sandbox(r->sn, flow->nat_addr))
-		return key_list_add(&r->stale, key);
+		return vec_push(&r->stale, key);
 	return 0;
 }
 
@@ -406,7 +406,7 @@ static int mapping_sandbox_gone(const void *key, const void *value, void *ctx)
 
 	(void)value;
 	if (!is_sandbox(r->sn, ((const struct mapping_key *)key)->sandbox_addr))
-		return key_list_add(&r->stale, key);
+		return vec_push(&r->stale, key);
 	return 0;
 }
 
@@ -416,7 +416,7 @@ static int port_sandbox_gone(const void *key, const void *value, void *ctx)
 	struct repair *r = ctx;
 
 	if (!is_sandbox(r->sn, hold->owner.sandbox_addr))
-		return key_list_add(&r->stale, key);
+		return vec_push(&r->stale, key);
 	return 0;
 }
 
@@ -425,17 +425,17 @@ static void repair_sandboxes(struct repair *r)
 	struct sharenat *sn = r->sn;
 	size_t i;
 
-	r->stale.key_size = sizeof(struct name_key);
+	r->stale.size = sizeof(struct name_key);
 	map_for_each(sn->sandbox_ids_fd, sizeof(struct name_key),
 		     sizeof(__be32), stale_sandbox_id, r);
-	key_list_delete(&r->stale, sn->sandbox_ids_fd);
+	map_delete_keys(sn->sandbox_ids_fd, &r->stale);
 
-	r->orphans.key_size = sizeof(struct sandbox);
+	r->orphans.size = sizeof(struct sandbox);
 	map_for_each(sn->sandboxes_fd, sizeof(__be32), sizeof(struct sandbox),
 		     orphan_sandbox, r);
 	for (i = 0; i < r->orphans.count; i++) {
 		const struct sandbox *sbx = (const struct sandbox *)
-			(r->orphans.keys + i * sizeof(struct sandbox));
+			(r->orphans.items + i * sizeof(struct sandbox));
 		__u32 ifindex = sbx->ifindex;
 
 		bpf_map_delete_elem(sn->sandboxes_fd, &sbx->addr);
@@ -449,26 +449,24 @@ static void repair_sandboxes(struct repair *r)
 			bpf_map_delete_elem(sn->xdp_devices_fd, &ifindex);
 		}
 	}
-	free(r->orphans.keys);
-	r->orphans.keys = NULL;
-	r->orphans.count = r->orphans.capacity = 0;
+	vec_free(&r->orphans);
 	map_for_each(sn->sandboxes_fd, sizeof(__be32), sizeof(struct sandbox),
 		     complete_sandbox, r);
 
 	/* Flows, mappings and ports of sandboxes that are gone. */
 	flows_delete_matching(sn, flow_sandbox_gone, sn);
-	r->stale.key_size = sizeof(struct flow_key);
+	r->stale.size = sizeof(struct flow_key);
 	map_for_each(sn->flows_fd, sizeof(struct flow_key),
 		     sizeof(struct flow), ingress_sandbox_gone, r);
-	key_list_delete(&r->stale, sn->flows_fd);
-	r->stale.key_size = sizeof(struct mapping_key);
+	map_delete_keys(sn->flows_fd, &r->stale);
+	r->stale.size = sizeof(struct mapping_key);
 	map_for_each(sn->mappings_fd, sizeof(struct mapping_key),
 		     sizeof(struct mapping), mapping_sandbox_gone, r);
-	key_list_delete(&r->stale, sn->mappings_fd);
-	r->stale.key_size = sizeof(struct port_key);
+	map_delete_keys(sn->mappings_fd, &r->stale);
+	r->stale.size = sizeof(struct port_key);
 	map_for_each(sn->ports_fd, sizeof(struct port_key),
 		     sizeof(struct port_hold), port_sandbox_gone, r);
-	key_list_delete(&r->stale, sn->ports_fd);
+	map_delete_keys(sn->ports_fd, &r->stale);
 }
 
 /*
@@ -498,7 +496,7 @@ static int stale_name(const void *key, const void *value, void *ctx)
 	if (bpf_map_lookup_elem(nr->maps->objects_fd, value, nr->value) ||
 	    strncmp(nr->value, ((const struct name_key *)key)->name,
 		    SHARENAT_NAME_MAX))
-		return key_list_add(&nr->r->stale, key);
+		return vec_push(&nr->r->stale, key);
 	return 0;
 }
 
@@ -513,7 +511,7 @@ static int orphan_object(const void *key, const void *value, void *ctx)
 	name_key_of(value, &name);
 	if (bpf_map_lookup_elem(nr->maps->index_fd, &name, &id) ||
 	    id != *(const __u32 *)key)
-		return key_list_add(&nr->r->orphans, key);
+		return vec_push(&nr->r->orphans, key);
 	return 0;
 }
 
@@ -524,15 +522,15 @@ static void repair_named(struct repair *r, const struct named_maps *maps)
 
 	if (!nr.value)
 		return;
-	r->stale.key_size = sizeof(struct name_key);
+	r->stale.size = sizeof(struct name_key);
 	map_for_each(maps->index_fd, sizeof(struct name_key), sizeof(__u32),
 		     stale_name, &nr);
-	key_list_delete(&r->stale, maps->index_fd);
-	r->orphans.key_size = sizeof(__u32);
+	map_delete_keys(maps->index_fd, &r->stale);
+	r->orphans.size = sizeof(__u32);
 	map_for_each(maps->objects_fd, sizeof(__u32), maps->value_size,
 		     orphan_object, &nr);
 	for (i = 0; i < r->orphans.count; i++) {
-		__u32 id = ((__u32 *)r->orphans.keys)[i];
+		__u32 id = ((__u32 *)r->orphans.items)[i];
 		struct name_key name;
 
 		if (bpf_map_lookup_elem(maps->objects_fd, &id, nr.value))
@@ -544,9 +542,7 @@ static void repair_named(struct repair *r, const struct named_maps *maps)
 		else
 			bpf_map_delete_elem(maps->objects_fd, &id);
 	}
-	free(r->orphans.keys);
-	r->orphans.keys = NULL;
-	r->orphans.count = r->orphans.capacity = 0;
+	vec_free(&r->orphans);
 	free(nr.value);
 }
 
