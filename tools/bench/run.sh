@@ -288,8 +288,10 @@ for mode in sharenat netfilter routing; do
 	mode_down
 done
 
-log "b. sharenat with XDP egress (--mode xdp): packets/s"
+log "b-c. sharenat with XDP egress (--mode xdp): packets/s, TCP"
 mode_up xdp
+tcp 1 >"$OUT/xdp-tcp1.txt"
+tcp 4 >"$OUT/xdp-tcp4.txt"
 pps "$VPC" srv 10.0.1.5 xdp
 sn stats >"$OUT/xdp-stats.txt"
 mode_down
@@ -433,6 +435,8 @@ TABLE=$OUT/results.txt
 		row "c. TCP, $s stream(s), Gbit/s" "$v" "netfilter MASQUERADE" "$n" "${x}x" ">= 1x" "$(verdict "$x >= 1")"
 		x=$(calc "$v / $r")
 		row "" "" "Linux routing, no NAT" "$r" "${x}x" ">= 0.9x" "$(verdict "$x >= 0.9")"
+		v=$(cat "$OUT/xdp-tcp$s.txt")
+		row "c.   the same, XDP egress (no TSO)" "$v" "netfilter MASQUERADE" "$n" "$(calc "$v / $n")x" "(context)" ""
 	done
 
 	v=$(kv "$OUT/sharenat-crr-client.txt" crr_cps) n=$(kv "$OUT/netfilter-crr-client.txt" crr_cps)
