@@ -244,6 +244,39 @@ static __always_inline int egress_later_fragment(const struct nat_ctx *c,
 				  sizeof(neighbour), 0);
 }
 
+/* A sandbox's own MAC, where ingress sends its frames: learned from what
+ * it sends, unless --mac fixed it. */
+static __always_inline void sandbox_mac_learn(struct sandbox *sbx,
+					      const struct packet *pkt)
+{
+	if (!sbx->mac_static && !mac_equal(sbx->mac, pkt->src_mac))
+		__builtin_memcpy(sbx->mac, pkt->src_mac, ETH_ALEN);
+}
+
+/* An established flow's packet on its way out, at either hook: the flow
+ * and the counters take note, and its source becomes the flow's shared
+ * endpoint, TTL one down. 0, or -1 with drop_malformed counted. */
+static __always_inline int egress_translate(const struct nat_ctx *c,
+					    const struct packet *pkt,
+					    const struct sandbox *sbx,
+					    struct flow *flow, __u64 now)
+{
+	flow_touch(flow, pkt, now);
+	count_function(sbx->function_id, FUNCTION_PACKETS_OUT);
+	if (tcp_closes(pkt))
+		flow_closing(flow);
+	if (rewrite_addr(c, pkt, IP_SADDR_OFF, pkt->src_addr, flow->nat_addr,
+			 true) ||
+	    rewrite_port(c, pkt, true, pkt->src_port, flow->nat_port)) {
+		count(COUNTER_DROP_MALFORMED);
+		return -1;
+	}
+	count(COUNTER_EGRESS_TRANSLATED);
+	count_traffic(sbx->counter_slot, flow->attachment_slot, true,
+		      pkt->frame_len);
+	return 0;
+}
+
 static __always_inline int nat_egress(struct __sk_buff *skb)
 {
 	const struct nat_ctx c = { .ctx = skb, .xdp = false };
@@ -256,8 +289,6 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	struct flow *flow;
 	__be32 gateway = bpf_htonl(SHARENAT_GATEWAY_ADDR);
 	__be16 ip_id = 0;
-	__be32 old_src;
-	__be16 old_port;
 	__u32 mtu;
 
 	parsed = parse_packet(&c, &pkt);
@@ -281,8 +312,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	sbx = bpf_map_lookup_elem(&sandboxes, &pkt.src_addr);
 	if (!sbx || sbx->ifindex != skb->ifindex)
 		return drop(COUNTER_DROP_SPOOFED_SOURCE);
-	if (!sbx->mac_static && !mac_equal(sbx->mac, pkt.src_mac))
-		__builtin_memcpy(sbx->mac, pkt.src_mac, ETH_ALEN);
+	sandbox_mac_learn(sbx, &pkt);
 	if (pkt.ttl <= 1) {
 		count(COUNTER_DROP_TTL_EXCEEDED);
 		if (!icmp_may_answer(&pkt))
@@ -320,21 +350,8 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 				      ICMP_FRAG_NEEDED, bpf_htonl(mtu),
 				      gateway);
 	}
-	flow_touch(flow, &pkt, bpf_ktime_get_coarse_ns());
-	count_function(sbx->function_id, FUNCTION_PACKETS_OUT);
-	if (tcp_closes(&pkt))
-		flow_closing(flow);
-
-	old_src = pkt.src_addr;
-	old_port = pkt.src_port;
-	if (rewrite_addr(&c, &pkt, IP_SADDR_OFF, old_src, flow->nat_addr,
-			 true) ||
-	    rewrite_port(&c, &pkt, true, old_port, flow->nat_port))
-		return drop(COUNTER_DROP_MALFORMED);
-
-	count(COUNTER_EGRESS_TRANSLATED);
-	count_traffic(sbx->counter_slot, flow->attachment_slot, true,
-		      skb->len);
+	if (egress_translate(&c, &pkt, sbx, flow, bpf_ktime_get_coarse_ns()))
+		return TC_ACT_SHOT;
 	if (flow->hairpin)
 		return hairpin(&c, &pkt, flow);
 	if (!ip_id_is_atomic(&pkt)) {

@@ -19,10 +19,8 @@
 #ifndef SHARENAT_BPF_EGRESS_XDP_H
 #define SHARENAT_BPF_EGRESS_XDP_H
 
-#include "flow.h"
-#include "icmp_send.h"
+#include "egress.h"
 #include "neighbour.h"
-#include "rewrite.h"
 
 /* The sum of bpf_csum_diff's chunks: it sums at most 512 bytes a call. */
 #define CSUM_CHUNK 512
@@ -48,7 +46,7 @@ static __always_inline __u16 csum_fold64(__u64 sum)
 static __always_inline int l4_csum_finish(const struct nat_ctx *c,
 					  const struct packet *pkt)
 {
-	__u32 len = pkt->ip_total_len - (pkt->l4_off - pkt->l3_off);
+	__u32 len = l4_len(pkt);
 	struct held_fragment *scratch;
 	__u32 zero = 0, words, i;
 	__u64 sum = 0;
@@ -132,23 +130,14 @@ static __always_inline int nat_egress_xdp(struct xdp_md *xdp)
 
 	if (l4_csum_is_seed(&pkt) && l4_csum_finish(&c, &pkt))
 		goto to_tc;
-	if (!sbx->mac_static && !mac_equal(sbx->mac, pkt.src_mac))
-		__builtin_memcpy(sbx->mac, pkt.src_mac, ETH_ALEN);
-	flow_touch(flow, &pkt, now);
-	count_function(sbx->function_id, FUNCTION_PACKETS_OUT);
-	if (tcp_closes(&pkt))
-		flow_closing(flow);
-	if (rewrite_addr(&c, &pkt, IP_SADDR_OFF, pkt.src_addr, flow->nat_addr,
-			 true) ||
-	    rewrite_port(&c, &pkt, true, pkt.src_port, flow->nat_port) ||
-	    rewrite_macs(&c, next->mac, next->device_mac)) {
+	sandbox_mac_learn(sbx, &pkt);
+	if (rewrite_macs(&c, next->mac, next->device_mac)) {
 		count(COUNTER_DROP_MALFORMED);
 		return XDP_DROP;
 	}
-	count(COUNTER_EGRESS_TRANSLATED);
+	if (egress_translate(&c, &pkt, sbx, flow, now))
+		return XDP_DROP;
 	count(COUNTER_EGRESS_XDP_FAST_PATH);
-	count_traffic(sbx->counter_slot, flow->attachment_slot, true,
-		      pkt.frame_len);
 	return XDP_REDIRECT;
 
 to_tc:

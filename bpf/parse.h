@@ -69,6 +69,12 @@ struct arp_ipv4 {
 	__be32 tpa;
 } __attribute__((packed));
 
+/* The L4 segment's length: the IP packet's, less its header. */
+static __always_inline __u32 l4_len(const struct packet *pkt)
+{
+	return pkt->ip_total_len - (pkt->l4_off - pkt->l3_off);
+}
+
 /* The L4 header must lie inside the IP packet, not in the frame's
  * Ethernet padding after it. */
 static __always_inline bool l4_header_fits(const struct packet *pkt,

@@ -46,9 +46,7 @@ static __always_inline bool l4_csum_is_seed(const struct packet *pkt)
 
 	if (pkt->proto == IPPROTO_ICMP)
 		return false;
-	proto_len = bpf_htonl((__u32)pkt->proto << 16 |
-			      (__u32)(pkt->ip_total_len -
-				      (pkt->l4_off - pkt->l3_off)));
+	proto_len = bpf_htonl((__u32)pkt->proto << 16 | l4_len(pkt));
 	return pkt->l4_csum == csum_fold(csum_words(pkt->src_addr) +
 					 csum_words(pkt->dst_addr) +
 					 csum_words(proto_len));
@@ -90,8 +88,8 @@ struct ip_header_tail {
 /*
  * The IP header's part of a translation, in one read and one write: the
  * source or destination address (addr_field_off) replaced, TTL down by one
- * if asked (a router decrements it), and the header checksum updated for both by hand
- * (RFC 1624: HC' = ~(~HC + ~m + m')). The fields change with the checksum
+ * if asked (a router decrements it), and the header checksum updated for
+ * both by hand (RFC 1624: HC' = ~(~HC + ~m + m')). The fields change with the checksum
  * that covers them, so the packet's sum, and a CHECKSUM_COMPLETE skb->csum,
  * stay as they were.
  */
