@@ -15,6 +15,7 @@
 #include "apply_internal.h"
 #include "error.h"
 #include "netdev.h"
+#include "state.h"
 
 static void kind_free(struct kind_plan *k)
 {
@@ -65,8 +66,7 @@ static void pair_up(struct kind_plan *k, size_t wanted, size_t current)
 	}
 }
 
-/* The attachment sharenat_attach would write for a spec, defaults
- * filled in; hook: the spec's, or the one attach chooses by driver. */
+/* The attachment sharenat_attach would write for a wanted one. */
 static int wanted_attachment(struct sharenat *sn,
 			     const struct apply_attachment *want,
 			     struct attachment *att, const char *what,
@@ -78,39 +78,8 @@ static int wanted_attachment(struct sharenat *sn,
 	ifindex = netdev_ifindex(sn, want->dev, what, err);
 	if (ifindex < 0)
 		return -1;
-	memset(att, 0, sizeof(*att));
-	att->ifindex = (__u32)ifindex;
-	att->subnet_addr = spec->subnet_addr;
-	att->subnet_mask = spec->subnet_mask;
-	att->gateway_addr = spec->gateway_addr;
-	att->shared_addr_count = spec->shared_addr_count;
-	memcpy(att->shared_addrs, spec->shared_addrs,
-	       sizeof(att->shared_addrs[0]) * spec->shared_addr_count);
-	att->port_lo = spec->port_lo;
-	att->port_hi = spec->port_hi;
-	att->mapping = (__u8)spec->mapping;
-	att->timeouts = spec->timeouts;
-	if (!att->timeouts.tcp_established)
-		att->timeouts.tcp_established =
-			SHARENAT_TCP_ESTABLISHED_TIMEOUT;
-	if (!att->timeouts.tcp_transitory)
-		att->timeouts.tcp_transitory = SHARENAT_TCP_TRANSITORY_TIMEOUT;
-	if (!att->timeouts.udp)
-		att->timeouts.udp = SHARENAT_UDP_TIMEOUT;
-	if (!att->timeouts.icmp)
-		att->timeouts.icmp = SHARENAT_ICMP_TIMEOUT;
-	if (spec->hook_set) {
-		att->hook = (__u8)spec->hook;
-	} else {
-		char driver[32];
-
-		if (netdev_driver(sn, want->dev, driver, sizeof(driver), what,
-				  err))
-			return -1;
-		att->hook = strcmp(driver, "veth") ? NAT_HOOK_XDP :
-						     NAT_HOOK_TC;
-	}
-	return 0;
+	return attachment_of_spec(sn, spec, want->dev, ifindex, att, what,
+				  err);
 }
 
 static bool attachment_same(const struct attachment *a,

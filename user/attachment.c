@@ -88,6 +88,45 @@ static void remove_added_addrs(struct sharenat *sn,
 					   NULL);
 }
 
+int attachment_of_spec(struct sharenat *sn,
+		       const struct sharenat_attach_spec *spec, const char *dev,
+		       int ifindex, struct attachment *att, const char *what,
+		       struct sharenat_error *err)
+{
+	memset(att, 0, sizeof(*att));
+	att->ifindex = (__u32)ifindex;
+	att->subnet_addr = spec->subnet_addr;
+	att->subnet_mask = spec->subnet_mask;
+	att->gateway_addr = spec->gateway_addr;
+	att->shared_addr_count = spec->shared_addr_count;
+	memcpy(att->shared_addrs, spec->shared_addrs,
+	       sizeof(att->shared_addrs[0]) * spec->shared_addr_count);
+	att->port_lo = spec->port_lo;
+	att->port_hi = spec->port_hi;
+	att->mapping = (__u8)spec->mapping;
+	att->timeouts = spec->timeouts;
+	if (!att->timeouts.tcp_established)
+		att->timeouts.tcp_established =
+			SHARENAT_TCP_ESTABLISHED_TIMEOUT;
+	if (!att->timeouts.tcp_transitory)
+		att->timeouts.tcp_transitory = SHARENAT_TCP_TRANSITORY_TIMEOUT;
+	if (!att->timeouts.udp)
+		att->timeouts.udp = SHARENAT_UDP_TIMEOUT;
+	if (!att->timeouts.icmp)
+		att->timeouts.icmp = SHARENAT_ICMP_TIMEOUT;
+	if (spec->hook_set) {
+		att->hook = (__u8)spec->hook;
+	} else {
+		char driver[32];
+
+		if (netdev_driver(sn, dev, driver, sizeof(driver), what, err))
+			return -1;
+		att->hook = strcmp(driver, "veth") ? NAT_HOOK_XDP :
+						     NAT_HOOK_TC;
+	}
+	return 0;
+}
+
 int sharenat_attach(struct sharenat *sn,
 		    const struct sharenat_attach_spec *spec,
 		    struct sharenat_error *err)
@@ -110,36 +149,8 @@ int sharenat_attach(struct sharenat *sn,
 	if (use.used)
 		return fail(err, WHAT, "%s is a sandbox device", spec->dev);
 
-	memset(&att, 0, sizeof(att));
-	att.ifindex = (__u32)ifindex;
-	att.subnet_addr = spec->subnet_addr;
-	att.subnet_mask = spec->subnet_mask;
-	att.gateway_addr = spec->gateway_addr;
-	att.shared_addr_count = spec->shared_addr_count;
-	memcpy(att.shared_addrs, spec->shared_addrs,
-	       sizeof(att.shared_addrs[0]) * spec->shared_addr_count);
-	att.port_lo = spec->port_lo;
-	att.port_hi = spec->port_hi;
-	att.mapping = (__u8)spec->mapping;
-	att.timeouts = spec->timeouts;
-	if (!att.timeouts.tcp_established)
-		att.timeouts.tcp_established = SHARENAT_TCP_ESTABLISHED_TIMEOUT;
-	if (!att.timeouts.tcp_transitory)
-		att.timeouts.tcp_transitory = SHARENAT_TCP_TRANSITORY_TIMEOUT;
-	if (!att.timeouts.udp)
-		att.timeouts.udp = SHARENAT_UDP_TIMEOUT;
-	if (!att.timeouts.icmp)
-		att.timeouts.icmp = SHARENAT_ICMP_TIMEOUT;
-	if (spec->hook_set) {
-		att.hook = (__u8)spec->hook;
-	} else {
-		char driver[32];
-
-		if (netdev_driver(sn, spec->dev, driver, sizeof(driver), WHAT, err))
-			return -1;
-		att.hook = strcmp(driver, "veth") ? NAT_HOOK_XDP :
-						    NAT_HOOK_TC;
-	}
+	if (attachment_of_spec(sn, spec, spec->dev, ifindex, &att, WHAT, err))
+		return -1;
 	if (netdev_mac(sn, spec->dev, att.mac, WHAT, err))
 		return -1;
 

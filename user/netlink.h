@@ -15,7 +15,6 @@
 /* Room for every request sharenat sends (the largest, a veth pair of the
  * attach benchmark, is under 200 bytes). */
 #define NL_REQUEST_MAX 1024
-#define NL_BATCH_MAX 4
 
 struct nl_request {
 	union {

@@ -282,7 +282,7 @@ static void unmark(struct sharenat *sn)
 struct repair {
 	struct sharenat *sn;
 	struct vec stale;		/* index entries without their object */
-	struct vec orphans;	/* objects without their index entry */
+	struct vec orphans;		/* objects without their index entry */
 };
 
 static void name_key_of(const char *name, struct name_key *key)
@@ -330,16 +330,6 @@ static bool same_device(struct sharenat *sn, const struct sandbox *sbx)
 	return if_indextoname(sbx->ifindex, name) &&
 	       !netdev_mac(sn, name, mac, "repair", NULL) &&
 	       !memcmp(mac, sbx->host_mac, sizeof(mac));
-}
-
-static bool tc_present(int ifindex)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-		    .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SHARENAT_TC_HANDLE,
-		    .priority = SHARENAT_TC_PRIORITY);
-
-	return bpf_tc_query(&hook, &opts) == 0;
 }
 
 /* Every sandbox left has its programs and, on a tap, its devmap slot: an

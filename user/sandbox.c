@@ -2,10 +2,11 @@
 /*
  * Sandboxes: one execution environment of a function, on a host-side
  * device, with an address from the sandbox pool. Adding one is the cold
- * start path: device queries and a tc attach on one kept netlink socket
- * (the filter of an earlier sandbox on the device is replaced in place),
- * and two map writes. The sandbox entry is written last-but-one and the
- * id index last, so a failure at any step is undone in reverse.
+ * start path: device queries on one kept netlink socket, a counter slot,
+ * the sandbox entry and its id index, then the device's programs (tc, on
+ * that socket, replacing in place the filter of an earlier sandbox on the
+ * device; with --mode xdp the XDP program first). A failure at any step
+ * is undone in reverse.
  */
 #include <arpa/inet.h>
 #include <errno.h>

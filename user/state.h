@@ -44,6 +44,15 @@ struct sharenat {
 	int neighbours_fd;
 };
 
+/* The attachment sharenat_attach writes for a spec on device dev (at
+ * ifindex): the spec's fields, its defaults filled in, and the hook the
+ * spec names or the device's driver chooses (tc on a veth, else XDP).
+ * 0, or -1 with err set. */
+int attachment_of_spec(struct sharenat *sn,
+		       const struct sharenat_attach_spec *spec, const char *dev,
+		       int ifindex, struct attachment *att, const char *what,
+		       struct sharenat_error *err);
+
 /* The state's rtnetlink socket (netlink.h), opened on the first call;
  * fd, or -1 with err set. */
 int sharenat_netlink(struct sharenat *sn, const char *what,

@@ -73,6 +73,16 @@ int tc_attach(struct sharenat *sn, int ifindex, int prog_fd,
 	return 0;
 }
 
+bool tc_present(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SHARENAT_TC_HANDLE,
+		    .priority = SHARENAT_TC_PRIORITY);
+
+	return bpf_tc_query(&hook, &opts) == 0;
+}
+
 int tc_detach(int ifindex, const char *what, struct sharenat_error *err)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
