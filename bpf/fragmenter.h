@@ -42,7 +42,7 @@ static __always_inline enum counter fragment_datagram(struct __sk_buff *skb,
 	    mtu < IP_HLEN + 8 || frame_len > SHARENAT_HELD_FRAME_BYTES ||
 	    frame_len < ETH_HLEN + IP_HLEN)
 		return COUNTER_DROP_TOO_BIG;
-	payload = pkt->ip_total_len - IP_HLEN;
+	payload = l4_len(pkt);
 	piece = (mtu - IP_HLEN) & ~7u;
 	if (payload > piece * FRAGMENTER_MAX_PIECES)
 		return COUNTER_DROP_TOO_BIG;
