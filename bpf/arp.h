@@ -19,7 +19,7 @@ static __always_inline int answer_gateway_arp(const struct nat_ctx *c)
 {
 	struct arp_ipv4 arp;
 	struct sandbox *sbx;
-	__u8 requester_mac[ETH_ALEN];
+	__u8 requester_mac[ETH_ALEN] __attribute__((aligned(2)));
 	__be32 requester_addr;
 
 	if (ctx_load(c, ETH_HLEN, &arp, sizeof(arp)))

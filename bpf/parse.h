@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Parse a frame into struct packet: the offsets of its headers and the
- * fields the NAT reads. Headers are copied out (ctx_load_fast: straight
- * from the linear data, else by helper), so a non-linear skb (GSO, paged
- * data) or multi-buffer XDP frame parses like a linear one.
+ * fields the NAT reads. Headers are read where they lie in the linear
+ * data, else from a copy the helper makes (ctx_view), so a non-linear skb
+ * (GSO, paged data) or multi-buffer XDP frame parses like a linear one.
  */
 #ifndef SHARENAT_BPF_PARSE_H
 #define SHARENAT_BPF_PARSE_H
@@ -88,48 +88,59 @@ static __always_inline enum parse_result parse_l4(const struct nat_ctx *c,
 {
 	switch (pkt->proto) {
 	case IPPROTO_TCP: {
-		struct tcphdr tcp;
+		const struct tcphdr *tcp;
+		struct tcphdr copy;
 
-		if (!l4_header_fits(pkt, sizeof(tcp)) ||
-		    ctx_load_fast(c, pkt->l4_off, &tcp, sizeof(tcp)))
+		if (!l4_header_fits(pkt, sizeof(copy)))
 			return PARSE_MALFORMED;
-		pkt->src_port = tcp.source;
-		pkt->dst_port = tcp.dest;
-		pkt->tcp_flags = ((__u8 *)&tcp)[13];
+		tcp = ctx_view(c, pkt->l4_off, &copy, sizeof(copy));
+		if (!tcp)
+			return PARSE_MALFORMED;
+		pkt->src_port = tcp->source;
+		pkt->dst_port = tcp->dest;
+		pkt->tcp_flags = ((const __u8 *)tcp)[13];
 		pkt->l4_csum_off = pkt->l4_off + offsetof(struct tcphdr, check);
-		pkt->l4_csum = tcp.check;
+		pkt->l4_csum = tcp->check;
 		return PARSE_IPV4;
 	}
 	case IPPROTO_UDP: {
-		struct udphdr udp;
+		const struct udphdr *udp;
+		struct udphdr copy;
 
-		if (!l4_header_fits(pkt, sizeof(udp)) ||
-		    ctx_load_fast(c, pkt->l4_off, &udp, sizeof(udp)))
+		if (!l4_header_fits(pkt, sizeof(copy)))
 			return PARSE_MALFORMED;
-		pkt->src_port = udp.source;
-		pkt->dst_port = udp.dest;
+		udp = ctx_view(c, pkt->l4_off, &copy, sizeof(copy));
+		if (!udp)
+			return PARSE_MALFORMED;
+		pkt->src_port = udp->source;
+		pkt->dst_port = udp->dest;
 		pkt->l4_csum_off = pkt->l4_off + offsetof(struct udphdr, check);
-		pkt->l4_csum = udp.check;
+		pkt->l4_csum = udp->check;
 		return PARSE_IPV4;
 	}
 	case IPPROTO_ICMP: {
-		struct icmphdr icmp;
+		const struct icmphdr *icmp;
+		struct icmphdr copy;
+		__u8 type;
 
-		if (!l4_header_fits(pkt, sizeof(icmp)) ||
-		    ctx_load_fast(c, pkt->l4_off, &icmp, sizeof(icmp)))
+		if (!l4_header_fits(pkt, sizeof(copy)))
 			return PARSE_MALFORMED;
-		pkt->icmp_type = icmp.type;
+		icmp = ctx_view(c, pkt->l4_off, &copy, sizeof(copy));
+		if (!icmp)
+			return PARSE_MALFORMED;
+		type = icmp->type;
+		pkt->icmp_type = type;
 		pkt->l4_csum_off = pkt->l4_off + offsetof(struct icmphdr, checksum);
-		pkt->l4_csum = icmp.checksum;
-		if (icmp.type == ICMP_ECHO) {
-			pkt->src_port = icmp.un.echo.id;
+		pkt->l4_csum = icmp->checksum;
+		if (type == ICMP_ECHO) {
+			pkt->src_port = icmp->un.echo.id;
 			pkt->dst_port = 0;
-		} else if (icmp.type == ICMP_ECHOREPLY) {
+		} else if (type == ICMP_ECHOREPLY) {
 			pkt->src_port = 0;
-			pkt->dst_port = icmp.un.echo.id;
-		} else if (icmp.type == ICMP_DEST_UNREACH ||
-			   icmp.type == ICMP_TIME_EXCEEDED ||
-			   icmp.type == ICMP_PARAMETERPROB) {
+			pkt->dst_port = icmp->un.echo.id;
+		} else if (type == ICMP_DEST_UNREACH ||
+			   type == ICMP_TIME_EXCEEDED ||
+			   type == ICMP_PARAMETERPROB) {
 			return PARSE_ICMP_ERROR;
 		} else {
 			return PARSE_UNSUPPORTED;
@@ -144,43 +155,52 @@ static __always_inline enum parse_result parse_l4(const struct nat_ctx *c,
 static __always_inline enum parse_result parse_packet(const struct nat_ctx *c,
 						      struct packet *pkt)
 {
-	struct ethhdr eth;
-	struct iphdr ip;
+	struct ethhdr eth_copy;
+	struct iphdr ip_copy;
+	const struct ethhdr *eth;
+	const struct iphdr *ip;
 	__u32 header_len;
+	__be16 frag_off;
+	__u8 protocol;
 
-	if (ctx_load_fast(c, 0, &eth, sizeof(eth)))
+	eth = ctx_view(c, 0, &eth_copy, sizeof(eth_copy));
+	if (!eth)
 		return PARSE_MALFORMED;
-	__builtin_memcpy(pkt->src_mac, eth.h_source, sizeof(pkt->src_mac));
-	if (eth.h_proto == bpf_htons(ETH_P_ARP))
+	__builtin_memcpy(pkt->src_mac, MAC_WORDS(eth->h_source),
+			 sizeof(pkt->src_mac));
+	if (eth->h_proto == bpf_htons(ETH_P_ARP))
 		return PARSE_ARP;
-	if (eth.h_proto != bpf_htons(ETH_P_IP))
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return PARSE_OTHER_ETHERTYPE;
 
 	pkt->l3_off = ETH_HLEN;
 	pkt->frame_len = ctx_len(c);
-	if (ctx_load_fast(c, pkt->l3_off, &ip, sizeof(ip)))
+	ip = ctx_view(c, pkt->l3_off, &ip_copy, sizeof(ip_copy));
+	if (!ip)
 		return PARSE_MALFORMED;
-	header_len = ip.ihl * 4;
-	pkt->ip_total_len = bpf_ntohs(ip.tot_len);
-	if (ip.version != 4 || header_len < sizeof(ip) ||
+	header_len = ip->ihl * 4;
+	pkt->ip_total_len = bpf_ntohs(ip->tot_len);
+	if (ip->version != 4 || header_len < sizeof(*ip) ||
 	    pkt->ip_total_len < header_len ||
 	    pkt->l3_off + pkt->ip_total_len > pkt->frame_len)
 		return PARSE_MALFORMED;
 	pkt->l4_off = pkt->l3_off + header_len;
-	pkt->src_addr = ip.saddr;
-	pkt->dst_addr = ip.daddr;
-	pkt->proto = ip.protocol;
-	pkt->ttl = ip.ttl;
-	pkt->ip_id = ip.id;
-	pkt->dont_fragment = !!(ip.frag_off & bpf_htons(IP_DF));
-	if (ip.frag_off & bpf_htons(IP_OFFSET)) {
+	pkt->src_addr = ip->saddr;
+	pkt->dst_addr = ip->daddr;
+	protocol = ip->protocol;
+	pkt->proto = protocol;
+	pkt->ttl = ip->ttl;
+	pkt->ip_id = ip->id;
+	frag_off = ip->frag_off;
+	pkt->dont_fragment = !!(frag_off & bpf_htons(IP_DF));
+	if (frag_off & bpf_htons(IP_OFFSET)) {
 		pkt->fragment = FRAGMENT_LATER;
-		if (ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_UDP &&
-		    ip.protocol != IPPROTO_ICMP)
+		if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP &&
+		    protocol != IPPROTO_ICMP)
 			return PARSE_UNSUPPORTED;
 		return PARSE_LATER_FRAGMENT;
 	}
-	if (ip.frag_off & bpf_htons(IP_MF))
+	if (frag_off & bpf_htons(IP_MF))
 		pkt->fragment = FRAGMENT_FIRST;
 	return parse_l4(c, pkt);
 }
