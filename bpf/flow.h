@@ -541,55 +541,80 @@ static __always_inline long port_reserve(const struct port_key *pkey,
 	return 0;
 }
 
+enum mapping_made {
+	MAPPING_MADE,		/* in *made, with the new flow's use counted */
+	MAPPING_RACED,		/* another CPU mapped the endpoint first */
+	MAPPING_FAILED,		/* *why says why */
+};
+
 /* A new mapping for the sandbox endpoint in mkey: the first shared
  * endpoint no other mapping holds, reserved in `ports`, spilling to the
- * attachment's next shared address when one is full. */
-static __always_inline struct mapping *
+ * attachment's next shared address when one is full. It is inserted with
+ * one flow already counted, the one being made, which saves looking it
+ * up again to count it. */
+static __always_inline enum mapping_made
 mapping_create(const struct packet *pkt, struct sandbox *sbx,
 	       const struct attachment *att, const struct mapping_key *mkey,
-	       enum counter *why)
+	       struct mapping *made, enum counter *why)
 {
 	__u32 start = bpf_get_prandom_u32();
 	__u16 own_port = bpf_ntohs(pkt->src_port);
-	struct mapping m = {};
 	struct port_key pkey;
 	__u32 addr_index, n;
 	long err;
 
+	__builtin_memset(made, 0, sizeof(*made));
+	made->flows = 1;
 	for (addr_index = 0; addr_index < SHARENAT_MAX_SHARED_ADDRS;
 	     addr_index++) {
 		if (addr_index >= att->shared_addr_count)
 			break;
-		m.shared_addr = att->shared_addrs[addr_index];
+		made->shared_addr = att->shared_addrs[addr_index];
 		for (n = 0; n < SHARENAT_PORT_PROBES; n++) {
-			m.shared_port = bpf_htons(
+			made->shared_port = bpf_htons(
 				candidate_port(n, own_port, start, att));
-			port_key_of(att->ifindex, m.shared_addr,
-				    m.shared_port, pkt->proto, &pkey);
+			port_key_of(att->ifindex, made->shared_addr,
+				    made->shared_port, pkt->proto, &pkey);
 			err = port_reserve(&pkey, mkey);
 			if (err == -EEXIST)
 				continue;
 			if (err) {
 				*why = COUNTER_DROP_FLOW_TABLE_FULL;
-				return NULL;
+				return MAPPING_FAILED;
 			}
-			err = bpf_map_update_elem(&mappings, mkey, &m,
+			err = bpf_map_update_elem(&mappings, mkey, made,
 						  BPF_NOEXIST);
-			if (err) {
-				bpf_map_delete_elem(&ports, &pkey);
-				if (err != -EEXIST) {
-					*why = COUNTER_DROP_FLOW_TABLE_FULL;
-					return NULL;
-				}
-				/* Another CPU mapped this endpoint first. */
-			} else {
+			if (!err) {
 				__sync_fetch_and_add(&sbx->ports_in_use, 1);
+				return MAPPING_MADE;
 			}
-			return bpf_map_lookup_elem(&mappings, mkey);
+			bpf_map_delete_elem(&ports, &pkey);
+			if (err == -EEXIST)
+				return MAPPING_RACED;
+			*why = COUNTER_DROP_FLOW_TABLE_FULL;
+			return MAPPING_FAILED;
 		}
 	}
 	*why = COUNTER_DROP_NO_PORT;
-	return NULL;
+	return MAPPING_FAILED;
+}
+
+/* The new flow that counted itself in the mapping it made failed: take
+ * that back, and the mapping with its port if nothing else uses it (it
+ * would hold the port for ever). */
+static __always_inline void mapping_unuse(struct sandbox *sbx,
+					  const struct mapping_key *mkey)
+{
+	struct mapping *m = bpf_map_lookup_elem(&mappings, mkey);
+	struct port_key pkey;
+
+	if (!m || __sync_fetch_and_sub(&m->flows, 1) != 1)
+		return;
+	port_key_of(mkey->attachment, m->shared_addr, m->shared_port,
+		    mkey->proto, &pkey);
+	bpf_map_delete_elem(&ports, &pkey);
+	bpf_map_delete_elem(&mappings, mkey);
+	release_port(sbx);
 }
 
 /* Endpoint-independent mapping: the flow uses its sandbox endpoint's
@@ -602,8 +627,9 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 			enum counter *why)
 {
 	struct mapping_key mkey;
-	struct port_key pkey;
+	struct mapping made;
 	struct mapping *m;
+	bool counted = false;
 
 	mapping_key_of(egress_key, att->ifindex, &mkey);
 	m = bpf_map_lookup_elem(&mappings, &mkey);
@@ -614,17 +640,32 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 			*why = COUNTER_DROP_PORT_QUOTA;
 			return NULL;
 		}
-		m = mapping_create(pkt, sbx, att, &mkey, why);
-		if (!m)
+		switch (mapping_create(pkt, sbx, att, &mkey, &made, why)) {
+		case MAPPING_MADE:
+			counted = true;
+			break;
+		case MAPPING_RACED:
+			m = bpf_map_lookup_elem(&mappings, &mkey);
+			if (m)
+				break;
+			*why = COUNTER_DROP_NO_PORT;
 			return NULL;
+		default:
+			return NULL;
+		}
 	}
-	forward->nat_addr = m->shared_addr;
-	forward->nat_port = m->shared_port;
+	if (m)
+		made = *m;
+	forward->nat_addr = made.shared_addr;
+	forward->nat_port = made.shared_port;
 	switch (flow_insert_entries(egress_key, forward, reverse)) {
 	case INSERTED:
-		__sync_fetch_and_add(&m->flows, 1);
+		if (m)
+			__sync_fetch_and_add(&m->flows, 1);
 		return bpf_map_lookup_elem(&flows, egress_key);
 	case FLOW_EXISTS:
+		if (counted)
+			mapping_unuse(sbx, &mkey);
 		return bpf_map_lookup_elem(&flows, egress_key);
 	case PORT_TAKEN:
 		*why = COUNTER_DROP_NO_PORT;
@@ -633,14 +674,8 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 		*why = COUNTER_DROP_FLOW_TABLE_FULL;
 		break;
 	}
-	/* A mapping no flow uses would hold its port for ever. */
-	if (!m->flows) {
-		port_key_of(mkey.attachment, m->shared_addr, m->shared_port,
-			    mkey.proto, &pkey);
-		bpf_map_delete_elem(&ports, &pkey);
-		bpf_map_delete_elem(&mappings, &mkey);
-		release_port(sbx);
-	}
+	if (counted)
+		mapping_unuse(sbx, &mkey);
 	return NULL;
 }
 
