@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -40,7 +41,7 @@ void *nl_message(struct nl_request *req, unsigned short type,
 	memset(h, 0, NLMSG_SPACE(header_len));
 	h->nlmsg_len = (__u32)NLMSG_LENGTH(header_len);
 	h->nlmsg_type = type;
-	h->nlmsg_flags = flags | NLM_F_REQUEST | NLM_F_ACK;
+	h->nlmsg_flags = flags | NLM_F_REQUEST;
 	req->last = h;
 	req->count++;
 	return NLMSG_DATA(h);
@@ -80,7 +81,10 @@ void nl_nest_end(struct nl_request *req, struct rtattr *nest)
 }
 
 /* Number the messages and send them in one go; the first sequence number
- * is returned in *first. */
+ * is returned in *first. Only the last asks for an ack: the kernel works
+ * through a batch in order and reports every error whether asked or not,
+ * so the last one's ack comes after any earlier message's error, and a
+ * batch that succeeds is one reply to read, not one a message. */
 static int nl_transmit(int fd, struct nl_request *req, __u32 *first)
 {
 	static __u32 seq;
@@ -92,6 +96,8 @@ static int nl_transmit(int fd, struct nl_request *req, __u32 *first)
 	for (i = 0; i < req->count; i++) {
 		h = (struct nlmsghdr *)(req->buf + len);
 		h->nlmsg_seq = ++seq;
+		if (i + 1 == req->count)
+			h->nlmsg_flags |= NLM_F_ACK;
 		len += NLMSG_ALIGN(h->nlmsg_len);
 	}
 	while (send(fd, req->buf, len, 0) < 0)
@@ -100,14 +106,15 @@ static int nl_transmit(int fd, struct nl_request *req, __u32 *first)
 	return 0;
 }
 
-/* Read the kernel's acks (or errors) to messages first..first+count-1
- * into errors[]; stops once every message is answered. */
+/* Read the kernel's errors to messages first..first+count-1 into
+ * errors[] (0 for a message with none), until the last one's ack. */
 static int nl_receive(int fd, __u32 first, unsigned int count, int *errors)
 {
 	char buf[NL_REPLY_MAX] __attribute__((aligned(4)));
-	unsigned int acked = 0;
+	bool last_answered = false;
 
-	while (acked < count) {
+	memset(errors, 0, count * sizeof(*errors));
+	while (!last_answered) {
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
 		size_t at = 0;
 
@@ -128,13 +135,14 @@ static int nl_receive(int fd, __u32 first, unsigned int count, int *errors)
 			    msg->nlmsg_len > (size_t)n - at)
 				break;
 			at += NLMSG_ALIGN(msg->nlmsg_len);
-			/* Only acks are asked for; anything else, or an ack
-			 * to an earlier request, is not ours. */
+			/* Only acks and errors are asked for; anything else,
+			 * or an answer to an earlier request, is not ours. */
 			if (msg->nlmsg_type != NLMSG_ERROR || index >= count)
 				continue;
 			errors[index] =
 				((const struct nlmsgerr *)NLMSG_DATA(msg))->error;
-			acked++;
+			if (index + 1 == count)
+				last_answered = true;
 		}
 	}
 	return 0;
