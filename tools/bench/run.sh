@@ -267,45 +267,10 @@ log "f. the flow table with $TABLE_FLOWS flows"
 "$BENCH" table --flows "$TABLE_FLOWS" --cpu "$GEN_CPU" >"$OUT/table.txt" ||
 	fail "the flow-table measurement failed"
 
-for mode in sharenat netfilter routing; do
-	log "b-d. $mode: TCP, connections, packets/s"
-	mode_up "$mode"
-	if [ "$mode" = sharenat ]; then
-		bpftool map show pinned "$PIN_DIR/flows" >"$OUT/flows-map.txt" 2>&1
-	fi
-	tcp 1 >"$OUT/$mode-tcp1.txt"
-	tcp 4 >"$OUT/$mode-tcp4.txt"
-	[ "$mode" = routing ] || crr
-	in_ns "$HOST_NS" ethtool -K "$S1" gro on >/dev/null ||
-		fail "$mode: GRO on $S1 (the generator's frames need it)"
-	src=10.0.1.5
-	[ "$mode" = routing ] && src=100.64.0.1
-	pps "$VPC" srv "$src" "$mode"
-	if [ "$mode" = netfilter ]; then
-		awk '$1 == "nf_conntrack" { print $4 }' /proc/slabinfo \
-			>"$OUT/conntrack-object.txt"
-	fi
-	mode_down
-done
-
-log "b-c. sharenat with XDP egress (--mode xdp): packets/s, TCP"
-mode_up xdp
-tcp 1 >"$OUT/xdp-tcp1.txt"
-tcp 4 >"$OUT/xdp-tcp4.txt"
-pps "$VPC" srv 10.0.1.5 xdp
-sn stats >"$OUT/xdp-stats.txt"
-mode_down
-
-log "b. the floor: the generator alone, then a tc redirect without NAT"
-mode_up floor
-pps "$HOST_NS" "$S1" 0.0.0.0 generator
-in_ns "$HOST_NS" "$BENCH" fwd --dev "$S1" --to "$EA" --dst-mac "$(mac_of "$VPC" srv)" ||
-	fail "attaching the forwarding floor failed"
-in_ns "$HOST_NS" ethtool -K "$S1" gro on >/dev/null ||
-	fail "floor: GRO on $S1"
-pps "$VPC" srv 100.64.0.1 floor
-mode_down
-
+# Attach latency runs before the traffic tests: each of those ends by
+# deleting namespaces, whose devices the kernel takes down afterwards in
+# the background under the RTNL lock that a sandbox add also takes, and
+# none of that is to run while adds are timed.
 log "e. sandbox attach latency"
 PREFIX=${RUN}a
 topo_init || fail "attach: making the namespace failed"
@@ -374,6 +339,46 @@ in_ns "$HOST_NS" "$BENCH" attach-parts --dev-prefix "${RUN}w" \
 	--count "$ATTACH_PARTS_N" >"$OUT/attach-parts.txt" ||
 	fail "attach: timing the parts of an add failed"
 mode_down
+
+for mode in sharenat netfilter routing; do
+	log "b-d. $mode: TCP, connections, packets/s"
+	mode_up "$mode"
+	if [ "$mode" = sharenat ]; then
+		bpftool map show pinned "$PIN_DIR/flows" >"$OUT/flows-map.txt" 2>&1
+	fi
+	tcp 1 >"$OUT/$mode-tcp1.txt"
+	tcp 4 >"$OUT/$mode-tcp4.txt"
+	[ "$mode" = routing ] || crr
+	in_ns "$HOST_NS" ethtool -K "$S1" gro on >/dev/null ||
+		fail "$mode: GRO on $S1 (the generator's frames need it)"
+	src=10.0.1.5
+	[ "$mode" = routing ] && src=100.64.0.1
+	pps "$VPC" srv "$src" "$mode"
+	if [ "$mode" = netfilter ]; then
+		awk '$1 == "nf_conntrack" { print $4 }' /proc/slabinfo \
+			>"$OUT/conntrack-object.txt"
+	fi
+	mode_down
+done
+
+log "b-c. sharenat with XDP egress (--mode xdp): packets/s, TCP"
+mode_up xdp
+tcp 1 >"$OUT/xdp-tcp1.txt"
+tcp 4 >"$OUT/xdp-tcp4.txt"
+pps "$VPC" srv 10.0.1.5 xdp
+sn stats >"$OUT/xdp-stats.txt"
+mode_down
+
+log "b. the floor: the generator alone, then a tc redirect without NAT"
+mode_up floor
+pps "$HOST_NS" "$S1" 0.0.0.0 generator
+in_ns "$HOST_NS" "$BENCH" fwd --dev "$S1" --to "$EA" --dst-mac "$(mac_of "$VPC" srv)" ||
+	fail "attaching the forwarding floor failed"
+in_ns "$HOST_NS" ethtool -K "$S1" gro on >/dev/null ||
+	fail "floor: GRO on $S1"
+pps "$VPC" srv 100.64.0.1 floor
+mode_down
+
 
 # ---- the table --------------------------------------------------------------
 
