@@ -26,10 +26,10 @@ OUT=$BUILD/bench
 # one-second window.
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	TCP_SECONDS=1 TCP_RUNS=1 CRR_SECONDS=1 CRR_RUNS=1 PPS_WINDOWS=1
-	TABLE_FLOWS=100000 PROG_REPEAT=20000 ATTACH_N=100 ATTACH_PARTS_N=50
+	TABLE_FLOWS=100000 PROG_REPEAT=20000 PROG_RUNS=1 ATTACH_N=100 ATTACH_PARTS_N=50
 else
 	TCP_SECONDS=2 TCP_RUNS=3 CRR_SECONDS=2 CRR_RUNS=2 PPS_WINDOWS=3
-	TABLE_FLOWS=1000000 PROG_REPEAT=200000 ATTACH_N=400 ATTACH_PARTS_N=200
+	TABLE_FLOWS=1000000 PROG_REPEAT=200000 PROG_RUNS=3 ATTACH_N=400 ATTACH_PARTS_N=200
 fi
 PPS_FLOWS=1024
 CRR_CONNS=64
@@ -260,8 +260,23 @@ START=$(date +%s)
 } >"$OUT/machine.txt"
 
 log "a. ns/packet through BPF_PROG_TEST_RUN"
-"$BENCH" prog --repeat "$PROG_REPEAT" --cpu "$GEN_CPU" >"$OUT/prog.txt" ||
-	fail "the BPF_PROG_TEST_RUN measurement failed"
+# Three runs, and for each path the run whose ratio to its floor was best:
+# other tenants of a shared machine only ever add time, and they come and
+# go between runs (row a moved 10-30% from run to run with the same code).
+for ((i = 1; i <= PROG_RUNS; i++)); do
+	"$BENCH" prog --repeat "$PROG_REPEAT" --cpu "$GEN_CPU" >"$OUT/prog-$i.txt" ||
+		fail "the BPF_PROG_TEST_RUN measurement failed"
+done
+for r in egress xdp_egress ingress xdp_ingress new_flow; do
+	# shellcheck disable=SC2086 # one file name per run
+	awk -v r="$r" '$1 ~ "^" r "_ns=" {
+		for (i = 1; i <= NF; i++)
+			if (index($i, r "_ratio=") == 1)
+				x = substr($i, length(r) + 8) + 0
+		if (best == "" || x < bx) { best = $0; bx = x }
+	} END { print best }' $(seq -f "$OUT/prog-%g.txt" "$PROG_RUNS")
+done >"$OUT/prog.txt"
+tail -1 "$OUT/prog-1.txt" >>"$OUT/prog.txt"
 
 log "f. the flow table with $TABLE_FLOWS flows"
 "$BENCH" table --flows "$TABLE_FLOWS" --cpu "$GEN_CPU" >"$OUT/table.txt" ||
@@ -477,7 +492,7 @@ TABLE=$OUT/results.txt
 	row "f. insert rate at 1M flows, flows/s" "$(kv "$T" insert_rate_last_chunk)" "first 64k flows" "$(kv "$T" insert_rate_first_chunk)" "$(calc "$(kv "$T" insert_rate_last_chunk) / $(kv "$T" insert_rate_first_chunk)")x" "" ""
 	row "f. established egress, 1M flows, ns/packet" "$(kv "$T" lookup_full_spread_ns)" "1 flow in the table" "$(kv "$T" lookup_1flow_ns)" "$(calc "$(kv "$T" lookup_full_spread_ns) / $(kv "$T" lookup_1flow_ns)")x" "" ""
 	echo
-	echo "a: BPF_PROG_TEST_RUN, .repeat $PROG_REPEAT, median of 11 calls, kernel's per-run time;"
+	echo "a: BPF_PROG_TEST_RUN, .repeat $PROG_REPEAT, median of 11 calls, kernel's per-run time; best ratio of $PROG_RUNS runs;"
 	echo "   sharenat = t(restore headers + sharenat) - t(restore only), see tools/bench/prog.c"
 	echo "b: 60-byte frames (64 on the wire), $PPS_FLOWS flows, counted at the receiver's XDP, best of $PPS_WINDOWS 1s windows;"
 	echo "   XDP egress: attach and sandbox add --mode xdp (the receiver's veth takes XDP frames); tc egress: the veth default"
