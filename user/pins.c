@@ -179,14 +179,13 @@ static void unpin_all(struct sharenat *sn)
 /* The expiry sweeper's timer is allocated here, in process context, where
  * the allocation does not fail as it can in a burst of new flows: the
  * sharenat_init program is run once, never attached. */
-static int init_sweeper(struct sharenat_bpf *skel)
+int init_sweeper(int init_prog_fd)
 {
 	__u8 frame[ETH_HLEN] = { 0 };
 	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame,
 		    .data_size_in = sizeof(frame));
 
-	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.sharenat_init),
-				   &run))
+	if (bpf_prog_test_run_opts(init_prog_fd, &run))
 		return -1;
 	return run.retval ? -1 : 0;
 }
@@ -211,7 +210,7 @@ static int load_and_pin(struct sharenat *sn, struct sharenat_error *err)
 				  "BPF programs (run with LIBBPF_DEBUG=1 for "
 				  "the verifier log)");
 	}
-	if (init_sweeper(skel)) {
+	if (init_sweeper(bpf_program__fd(skel->progs.sharenat_init))) {
 		sharenat_bpf__destroy(skel);
 		unpin_all(sn);
 		return fail(err, "load", "cannot give the expiry sweeper its "

@@ -66,6 +66,10 @@ void flows_delete_matching(struct sharenat *sn,
 					   const void *ctx),
 			   const void *ctx);
 
+/* Run the loaded sharenat_init program (its fd) once, as loading does:
+ * it gives the expiry sweeper its timer. 0, or -1. */
+int init_sweeper(int init_prog_fd);
+
 /* Remove every pin and the pin directory, whatever the maps hold: for a
  * state this process made for itself alone (bench attach), whose devices
  * are gone. */

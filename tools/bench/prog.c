@@ -29,6 +29,7 @@
 #include "bench.h"
 #include "sharenat.h"
 #include "sharenat.skel.h"
+#include "state.h"
 #include "bench.skel.h"
 
 #define TEST_IFINDEX 1		/* a test run's skb comes in on lo */
@@ -104,6 +105,10 @@ static void env_load(struct env *e, const char *subnet, unsigned int prefix,
 	if (sharenat_bpf__load(e->sn))
 		die("loading sharenat's BPF programs: %s (root, BTF?)",
 		    strerror(errno));
+	/* As the loader does: flows left without a timer are then swept as
+	 * they are in production, not left for ever. */
+	if (init_sweeper(bpf_program__fd(e->sn->progs.sharenat_init)))
+		die("starting the expiry sweeper: %s", strerror(errno));
 
 	e->b = bench_bpf__open();
 	if (!e->b)
