@@ -263,8 +263,6 @@ static __always_inline int egress_translate(const struct nat_ctx *c,
 {
 	flow_touch(flow, pkt, now);
 	count_function(sbx->function_id, FUNCTION_PACKETS_OUT);
-	if (tcp_closes(pkt))
-		flow_closing(flow);
 	if (rewrite_addr(c, pkt, IP_SADDR_OFF, pkt->src_addr, flow->nat_addr,
 			 true) ||
 	    rewrite_port(c, pkt, true, pkt->src_port, flow->nat_port)) {

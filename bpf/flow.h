@@ -5,7 +5,8 @@
  * pair: the reverse (ingress) entry is inserted first because its key is
  * what makes a shared port unique, and it is removed again if the egress
  * entry cannot follow, so no half-inserted flow survives. Expiry, too,
- * removes both: the egress entry's timer deletes the pair once the flow
+ * removes both: the sweeper, a timer of its own, looks at every flow about
+ * once a second through `expiry_queue` and deletes the pair once the flow
  * has been idle for its timeout, with no process running.
  */
 #ifndef SHARENAT_BPF_FLOW_H
@@ -90,8 +91,8 @@ static __always_inline __u64 attachment_timeout_ns(const struct attachment *att,
 	return (__u64)seconds * NSEC_PER_SEC;
 }
 
-/* Idle timeout of a flow, from its attachment (looked up: the timer and
- * the sweeper run without one in hand) and TCP state. */
+/* Idle timeout of a flow, from its attachment (looked up: the sweeper
+ * runs without one in hand) and TCP state. */
 static __always_inline __u64 flow_timeout_ns(const struct flow_key *key,
 					     const struct flow *egress,
 					     const struct flow *ingress)
@@ -176,54 +177,28 @@ static __always_inline void flow_release(const struct flow_key *key,
 	release_port(sbx);
 }
 
-/* A FIN or RST puts a TCP flow on the transitory timeout, which may be
- * hours sooner than the timer's next wake-up: bring the timer forward,
- * or a closed connection would hold its port for the established
- * timeout. The timer then expires the flow once it is idle that long. */
-static __always_inline void flow_closing(struct flow *egress)
+/* Remove both entries of the flow whose egress entry this is, and give
+ * back what it held. */
+static __always_inline void flow_remove(const struct flow_key *key,
+					struct flow *egress)
 {
-	__u32 seconds = SHARENAT_TCP_TRANSITORY_TIMEOUT;
-	const struct attachment *att;
-	__u32 attachment = egress->ifindex;
+	struct flow_key reverse;
 
-	att = bpf_map_lookup_elem(&attachments, &attachment);
-	if (att && att->timeouts.tcp_transitory)
-		seconds = att->timeouts.tcp_transitory;
-	bpf_timer_start(&egress->timer, (__u64)seconds * NSEC_PER_SEC, 0);
+	flow_reverse_key(key, egress, &reverse);
+	flow_release(key, egress);
+	bpf_map_delete_elem(&flows, &reverse);
+	bpf_map_delete_elem(&flows, key);
 }
 
-/* The flow of a TCP segment with FIN or RST closes; from either side. */
-static __always_inline bool tcp_closes(const struct packet *pkt)
-{
-	return pkt->proto == IPPROTO_TCP &&
-	       (pkt->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST));
-}
-
-/* The egress entry of the flow whose ingress entry this is. */
-static __always_inline struct flow *
-egress_entry_of(const struct flow_key *ingress_key, const struct flow *ingress,
-		struct flow_key *egress_key)
-{
-	__builtin_memset(egress_key, 0, sizeof(*egress_key));
-	egress_key->src_addr = ingress->nat_addr;
-	egress_key->dst_addr = ingress_key->src_addr;
-	egress_key->src_port = ingress->nat_port;
-	egress_key->dst_port = ingress_key->src_port;
-	egress_key->proto = ingress_key->proto;
-	egress_key->direction = FLOW_EGRESS;
-	return bpf_map_lookup_elem(&flows, egress_key);
-}
-
-/* The egress entry's timer: expire the pair once idle for its timeout,
- * else sleep again until it could be. */
 /* Remove the pair if the flow has been idle for its timeout. Returns 0
  * when it did, else how long until the flow could be idle that long. */
 static __always_inline __u64 flow_expire_if_idle(const struct flow_key *key,
-						 struct flow *egress)
+						 struct flow *egress,
+						 __u64 now)
 {
 	struct flow_key reverse;
 	struct flow *ingress;
-	__u64 now = bpf_ktime_get_ns(), last, timeout, idle;
+	__u64 last, timeout, idle;
 
 	flow_reverse_key(key, egress, &reverse);
 	ingress = bpf_map_lookup_elem(&flows, &reverse);
@@ -239,74 +214,75 @@ static __always_inline __u64 flow_expire_if_idle(const struct flow_key *key,
 	idle = now > last ? now - last : 0;
 	if (idle < timeout)
 		return timeout - idle;
-	flow_release(key, egress);
-	bpf_map_delete_elem(&flows, &reverse);
-	bpf_map_delete_elem(&flows, key);
+	flow_remove(key, egress);
 	count(COUNTER_FLOW_EXPIRED);
 	return 0;
 }
 
-static int flow_expire(void *map, struct flow_key *key, struct flow *egress)
+/* Queue a ticket for the flow whose egress key this is, due a fixed
+ * SHARENAT_EXPIRY_RECHECK_MS from now, leaving headroom tickets free (a
+ * new flow leaves the sweeper's; the sweeper's own take none). 0, or -1
+ * when the queue has no room. */
+static __always_inline int expiry_enqueue(struct sweeper *sweeper,
+					  const struct flow_key *key,
+					  __u64 now, __u64 headroom)
 {
-	__u64 wait = flow_expire_if_idle(key, egress);
+	struct expiry_ticket ticket = {
+		.key = *key,
+		.due_ns = now + SHARENAT_EXPIRY_RECHECK_MS * 1000000ull,
+	};
 
-	(void)map;
-	if (wait)
-		bpf_timer_start(&egress->timer, wait, 0);
-	return 0;
-}
-
-/* Arm a flow's own timer: 0, or the error of bpf_timer_init (-EBUSY: it
- * was armed already; -ENOMEM: no memory for it now). */
-static __always_inline long flow_timer_arm(struct flow *egress,
-					   __u64 timeout_ns)
-{
-	long err = bpf_timer_init(&egress->timer, &flows, CLOCK_MONOTONIC);
-
-	if (err)
-		return err;
-	bpf_timer_set_callback(&egress->timer, flow_expire);
-	bpf_timer_start(&egress->timer, timeout_ns ? timeout_ns : 1, 0);
+	if (sweeper->queued + headroom >= expiry_queue_room ||
+	    bpf_map_push_elem(&expiry_queue, &ticket, 0))
+		return -1;
+	__sync_fetch_and_add(&sweeper->queued, 1);
 	return 0;
 }
 
 /*
- * The sweeper: bpf_timer_init allocates without blocking, and on this
- * kernel fails with -ENOMEM in a burst of new flows (measured: some 170 of
- * 600 flows made in a row got their timer). A flow without a timer would
- * never expire and would hold its port for ever. So while such flows
- * exist, one timer walks the table every second, arms the timers it now
- * can, and expires the idle flows that still have none. While fragments
- * are held (fragment.h) it also drops those whose first never came.
+ * The sweeper: one timer, started when the programs are loaded, that runs
+ * every SHARENAT_SWEEP_TICK_MS. Each round it takes the tickets that are
+ * due off the front of `expiry_queue` (at most SHARENAT_SWEEP_BATCH, so a
+ * round stays short whatever the table holds) and looks at their flows: an
+ * idle one expires, a live one gets a new ticket at the back, a ticket
+ * whose flow is gone (the CLI removed it) is dropped. Tickets are all due
+ * the same time after they were queued, so the queue is in due order and
+ * a round stops at the first one not due. While fragments are held
+ * (fragment.h) it also drops those whose first never came.
  */
 struct sweep {
-	/* Counted in the map value, not on the stack: a counter the
-	 * verifier can follow would make it walk the callback once per
-	 * value. */
+	/* Held fragments are counted in the map value, not on the stack: a
+	 * counter the verifier can follow would make it walk the callback
+	 * once per value. */
 	struct sweeper *sweeper;
+	__u64 now;
 };
 
-static long sweep_flow(struct bpf_map *map, struct flow_key *key,
-		       struct flow *egress, struct sweep *sweep)
+static long sweep_ticket(__u32 index, struct sweep *sweep)
 {
-	long err;
+	struct expiry_ticket ticket;
+	struct flow *egress;
 
-	(void)map;
-	if (key->direction != FLOW_EGRESS)
+	(void)index;
+	if (bpf_map_peek_elem(&expiry_queue, &ticket) ||
+	    ticket.due_ns > sweep->now ||
+	    bpf_map_pop_elem(&expiry_queue, &ticket))
+		return 1;
+	__sync_fetch_and_sub(&sweep->sweeper->queued, 1);
+	egress = bpf_map_lookup_elem(&flows, &ticket.key);
+	if (!egress)
 		return 0;
-	err = flow_timer_arm(egress, flow_timeout_ns(key, egress, NULL));
-	if (err == -EBUSY)
-		return 0;
-	if (!err) {
-		count(COUNTER_FLOW_TIMER_RETRIED);
-		return 0;
-	}
-	if (flow_expire_if_idle(key, egress))
-		__sync_fetch_and_add(&sweep->sweeper->unarmed, 1);
+	count(COUNTER_EXPIRY_CHECKED);
+	/* The ticket just taken out left room for this one (new flows
+	 * leave headroom); a flow that could not have one would never
+	 * expire, so it goes now instead. */
+	if (flow_expire_if_idle(&ticket.key, egress, sweep->now) &&
+	    expiry_enqueue(sweep->sweeper, &ticket.key, sweep->now, 0))
+		flow_remove(&ticket.key, egress);
 	return 0;
 }
 
-/* In fragment.h, which needs the sweeper to wake. */
+/* In fragment.h, which needs the sweeper's count of held fragments. */
 static long sweep_held_fragment(struct bpf_map *map,
 				struct held_fragment_key *key,
 				struct held_fragment *held,
@@ -314,27 +290,28 @@ static long sweep_held_fragment(struct bpf_map *map,
 
 static int sweep(void *map, __u32 *key, struct sweeper *sweeper)
 {
-	struct sweep sweep = { .sweeper = sweeper };
-	bool flows_wait = sweeper->unarmed;
+	struct sweep sweep = {
+		.sweeper = sweeper,
+		.now = bpf_ktime_get_coarse_ns(),
+	};
 
 	(void)map;
 	(void)key;
-	sweeper->unarmed = 0;
-	sweeper->held = 0;
-	if (flows_wait)
-		bpf_for_each_map_elem(&flows, sweep_flow, &sweep, 0);
-	bpf_for_each_map_elem(&held_fragments, sweep_held_fragment, &sweep, 0);
-	if (sweeper->unarmed || sweeper->held)
-		bpf_timer_start(&sweeper->timer, NSEC_PER_SEC, 0);
-	else
-		sweeper->scheduled = 0;
+	bpf_loop(SHARENAT_SWEEP_BATCH, sweep_ticket, &sweep, 0);
+	if (sweeper->held) {
+		sweeper->held = 0;
+		bpf_for_each_map_elem(&held_fragments, sweep_held_fragment,
+				      &sweep, 0);
+	}
+	bpf_timer_start(&sweeper->timer,
+			SHARENAT_SWEEP_TICK_MS * 1000000ull, 0);
 	return 0;
 }
 
-/* Give the sweeper its timer, once, when the programs are loaded (the
- * loader runs sharenat_init once through BPF_PROG_TEST_RUN): in process
- * context the allocation succeeds, and scheduling it later, in a burst of
- * new flows, then only starts it, which allocates nothing. */
+/* Start the sweeper when the programs are loaded (the loader runs
+ * sharenat_init once through BPF_PROG_TEST_RUN): its timer is allocated
+ * in process context, and from then on it runs on its own. Loaded again
+ * over pinned maps (-EBUSY: the timer exists), it runs the new code. */
 static __always_inline int sweeper_init(void)
 {
 	struct sweeper *sweeper;
@@ -348,49 +325,28 @@ static __always_inline int sweeper_init(void)
 			     CLOCK_MONOTONIC);
 	if (err && err != -EBUSY)
 		return 1;
-	return bpf_timer_set_callback(&sweeper->timer, sweep) ? 1 : 0;
+	if (bpf_timer_set_callback(&sweeper->timer, sweep) ||
+	    bpf_timer_start(&sweeper->timer,
+			    SHARENAT_SWEEP_TICK_MS * 1000000ull, 0))
+		return 1;
+	return 0;
 }
 
-/* Make sure the sweeper comes within a second; the unarmed flows or held
- * fragments it is to come for are already counted in *sweeper. */
-static __always_inline void sweeper_wake(struct sweeper *sweeper)
-{
-	if (__sync_val_compare_and_swap(&sweeper->scheduled, 0, 1))
-		return;
-	if (bpf_timer_start(&sweeper->timer, NSEC_PER_SEC, 0))
-		sweeper->scheduled = 0;
-}
-
-/* A flow went without its timer: the sweeper arms it. */
-static __always_inline void sweeper_schedule(struct sweeper *sweeper)
-{
-	count(COUNTER_FLOW_TIMER_DEFERRED);
-	__sync_fetch_and_add(&sweeper->unarmed, 1);
-	sweeper_wake(sweeper);
-}
-
-/*
- * A new flow's expiry. While the sweeper is due for flows whose timers
- * could not be armed, a new flow is left to it as well, without trying:
- * bpf_timer_init fails through the same burst that left those flows
- * without (its allocator's per-CPU cache stays empty until a refill runs),
- * and a failing call was some 300 ns of a new flow's 1.4 us. The sweeper
- * comes within a second and arms them all; the first flow after it tries
- * again.
- */
-static __always_inline void flow_arm_expiry(struct flow *egress,
-					    __u64 timeout_ns)
+/* A new flow's ticket. Without one the flow would never expire, so it is
+ * not kept: false, with the pair removed again. */
+static __always_inline bool flow_enqueue_new(const struct flow_key *key,
+					     struct flow *egress)
 {
 	struct sweeper *sweeper;
 	__u32 zero = 0;
 
 	sweeper = bpf_map_lookup_elem(&expiry_sweeper, &zero);
-	if (!sweeper)
-		return;
-	if (!sweeper->unarmed &&
-	    !flow_timer_arm(egress, timeout_ns))
-		return;
-	sweeper_schedule(sweeper);
+	if (sweeper &&
+	    !expiry_enqueue(sweeper, key, bpf_ktime_get_coarse_ns(),
+			    SHARENAT_EXPIRY_QUEUE_HEADROOM))
+		return true;
+	flow_remove(key, egress);
+	return false;
 }
 
 /* Does the function's security group let this new flow out? */
@@ -758,9 +714,11 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 			count_function(fn->id, FUNCTION_DROP_PORT_QUOTA);
 		return NULL;
 	}
+	if (!flow_enqueue_new(egress_key, flow)) {
+		*why = COUNTER_DROP_FLOW_TABLE_FULL;
+		return NULL;
+	}
 	count_function(fn->id, FUNCTION_FLOWS_CREATED);
-	flow_arm_expiry(flow,
-			attachment_timeout_ns(att, egress_key, flow, NULL));
 	return flow;
 }
 

@@ -138,7 +138,6 @@ fragment_hold(struct __sk_buff *skb, const struct packet *pkt,
 		if (err)
 			break;
 		__sync_fetch_and_add(&sweeper->held, 1);
-		sweeper_wake(sweeper);
 		return COUNTER_FRAGMENT_HELD;
 	}
 	return COUNTER_DROP_FRAGMENT_HOLD_FULL;

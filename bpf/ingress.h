@@ -240,13 +240,6 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 	}
 	flow_touch(flow, &pkt, bpf_ktime_get_coarse_ns());
 	count_function(sbx->function_id, FUNCTION_PACKETS_IN);
-	if (tcp_closes(&pkt)) {
-		struct flow_key egress_key;
-		struct flow *egress = egress_entry_of(&key, flow, &egress_key);
-
-		if (egress)
-			flow_closing(egress);
-	}
 
 	if (rewrite_addr(c, &pkt, IP_DADDR_OFF, pkt.dst_addr,
 			 flow->nat_addr, true) ||

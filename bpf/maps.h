@@ -84,7 +84,7 @@ struct {
 
 /* flows: struct flow_key -> struct flow, two entries per flow (egress and
  * ingress key). Written by egress (both entries of a new flow, as a pair),
- * by the egress entry's timer (removes the pair when idle) and by the CLI
+ * by the sweeper (removes the pair when idle, see expiry_queue) and by the CLI
  * (removes pairs on sandbox del and detach). Read by both programs. A plain hash, not LRU: a full table refuses new flows with a
  * counted drop instead of evicting one half of a live flow. */
 struct {
@@ -209,10 +209,11 @@ struct {
 	__type(value, __u64);
 } ip_ids SEC(".maps");
 
-/* expiry_sweeper: 0 -> struct sweeper. Written by both programs (a flow
- * whose timer could not be armed, a fragment held, schedule it) and by its
- * own timer. Read by nobody else; bpftool shows how many flows and held
- * fragments wait for it. */
+/* expiry_sweeper: 0 -> struct sweeper. Its timer is started once, by
+ * sharenat_init when the programs are loaded, and runs on its own from
+ * then on. Written by both programs (a ticket queued, a fragment held)
+ * and by the timer. Read by nobody else; bpftool shows how many tickets
+ * and held fragments wait for it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -220,6 +221,23 @@ struct {
 	__type(value, struct sweeper);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } expiry_sweeper SEC(".maps");
+
+/* expiry_queue: FIFO of struct expiry_ticket, one per flow, each due a
+ * fixed time after it was queued, so the queue stays in due order. Pushed
+ * by egress (a new flow) and by the sweeper (a flow looked at and still
+ * live); popped by the sweeper only. Room for two tickets per flow the
+ * table holds: a flow removed by the CLI leaves its ticket behind until
+ * the sweeper comes to it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, SHARENAT_MAX_FLOW_ENTRIES);
+	__type(value, struct expiry_ticket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} expiry_queue SEC(".maps");
+
+/* expiry_queue's max_entries as loaded: a loader that sizes the queue
+ * otherwise (the bench's 1M-flow table) sets this to match. */
+const volatile __u64 expiry_queue_room = SHARENAT_MAX_FLOW_ENTRIES;
 
 /* counters: enum counter -> packets, one slot per CPU.
  * Written by both programs. Read (summed over CPUs) by `sharenat stats`. */

@@ -310,16 +310,39 @@ struct neighbour_macs {
 #define SHARENAT_NEIGHBOUR_FRESH_SECONDS 30
 #define SHARENAT_MAX_NEIGHBOURS 4096
 
-/* Value of map `expiry_sweeper` (one entry): the timer that arms or
- * expires the flows whose own timer could not be armed and drops the held
- * fragments whose first never came; how many of each there were at its
- * last round, and whether it is scheduled. */
+/* Value of map `expiry_sweeper` (one entry): the timer that expires idle
+ * flows from `expiry_queue` and drops the held fragments whose first never
+ * came, every SHARENAT_SWEEP_TICK_MS, from the programs' load on; how many
+ * tickets the queue holds, and how many fragments were held at its last
+ * round. */
 struct sweeper {
 	struct bpf_timer timer;
-	__u64 unarmed;
-	__u32 scheduled;
+	__u64 queued;
 	__u32 held;
+	__u32 pad;
 };
+
+/* Value of map `expiry_queue`: a flow to look at once due_ns has passed.
+ * Every flow has one ticket in the queue, from its first packet on; a
+ * look finds it idle for its timeout (the flow expires) or puts a new
+ * ticket at the back. */
+struct expiry_ticket {
+	struct flow_key key;		/* the flow's egress key */
+	__u32 pad;
+	__u64 due_ns;			/* bpf_ktime_get_coarse_ns() */
+};
+
+/* How often the sweeper runs, and how long a flow waits in the queue
+ * between two looks: every ticket is due SHARENAT_EXPIRY_RECHECK_MS after
+ * it was queued, which keeps the queue in due order. A flow goes at most
+ * that much plus a tick after its timeout. */
+#define SHARENAT_SWEEP_TICK_MS 250
+#define SHARENAT_EXPIRY_RECHECK_MS 1000
+/* Most tickets one tick looks at: bounds the sweeper's time in softirq. */
+#define SHARENAT_SWEEP_BATCH 16384
+/* Tickets a new flow leaves free for the sweeper's own, which it puts back
+ * after taking one out: a new flow is refused before the queue is full. */
+#define SHARENAT_EXPIRY_QUEUE_HEADROOM 1024
 
 /* TCP flags seen in one direction of a flow (struct flow tcp_seen). */
 #define FLOW_SEEN_SYN 0x01
@@ -357,7 +380,6 @@ struct flow {
 	__u32 pad;
 	__u64 last_seen_ns;
 	__u64 packets;
-	struct bpf_timer timer;		/* egress entry only */
 };
 
 SHARENAT_INLINE void mapping_key_of(const struct flow_key *egress_key,
@@ -427,8 +449,7 @@ SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 	X(NEIGHBOUR_LEARNED, "neighbour_learned")			\
 	X(FLOW_CREATED, "flow_created")					\
 	X(FLOW_EXPIRED, "flow_expired")					\
-	X(FLOW_TIMER_DEFERRED, "flow_timer_deferred")			\
-	X(FLOW_TIMER_RETRIED, "flow_timer_retried")			\
+	X(EXPIRY_CHECKED, "expiry_checked")				\
 	X(ARP_REPLIED, "arp_replied")					\
 	X(ICMP_ERROR_TRANSLATED, "icmp_error_translated")		\
 	X(ICMP_ERROR_SENT, "icmp_error_sent")				\

@@ -35,6 +35,7 @@ struct sharenat {
 	int held_fragments_fd;
 	int counter_slots_fd;
 	int expiry_sweeper_fd;
+	int expiry_queue_fd;
 	int attachment_counters_fd;
 	int sandbox_counters_fd;
 	int egress_prog_fd;		/* tc, sandbox devices */

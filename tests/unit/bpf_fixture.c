@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bpf_fixture.h"
+#include "state.h"
 
 static const __u8 mac_host[6] = MAC_HOST;
 static const __u8 mac_shared[6] = MAC_SHARED;
@@ -140,6 +141,10 @@ void load_programs(void)
 	err = sharenat_bpf__load(skel);
 	ck_assert_msg(!err, "loading the BPF programs failed: %s (needs a "
 		      "kernel with BPF, BTF and root)", strerror(-err));
+	/* As the loader does: flows expire through the sweeper. */
+	ck_assert_msg(!init_sweeper(bpf_program__fd(skel->progs.sharenat_init)),
+		      "starting the expiry sweeper failed: %s",
+		      strerror(errno));
 
 	put_attachment(&att);
 	put_function(&fn);

@@ -3,13 +3,13 @@
  * The state the fast path keeps beside a flow's two entries, through
  * BPF_PROG_TEST_RUN on fresh unpinned skeletons (bpf_fixture.h):
  * endpoint-independent and endpoint-dependent mapping (maps `mappings` and
- * `ports`), port parity, and flow expiry by the egress entry's bpf_timer.
+ * `ports`), port parity, and flow expiry by the sweeper (flow.h).
  *
- * Expiry tests really wait. A bpf_timer keeps running after the test run
- * that armed it has returned, so a test gives the attachment 1 s timeouts,
- * makes flows and polls the maps (bounded by EXPIRY_WAIT_MS) until the
- * timer has removed what it should; a flow that is still there then, or
- * gone before its timeout, fails the test.
+ * Expiry tests really wait. The sweeper's timer runs on its own once the
+ * fixture has started it, as the loader does, so a test gives the
+ * attachment 1 s timeouts, makes flows and polls the maps (bounded by
+ * EXPIRY_WAIT_MS) until the sweeper has removed what it should; a flow
+ * that is still there then, or gone before its timeout, fails the test.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -421,8 +421,8 @@ START_TEST(test_expiry_keeps_mapping_of_live_flow)
 
 	set_timeouts(MAPPING_INDEPENDENT, timeouts);
 	start = now_ms();
-	/* The live flow first, so its timer (armed with the transitory
-	 * timeout) has fired and re-armed by the time the other expires. */
+	/* The live flow first, so the sweeper has looked at it (and found
+	 * it established) by the time the other expires. */
 	translate(PROTO_TCP, SBX1, 40000, OTHER_SERVER, 80);
 	must_translate(INGRESS, &synack);
 	translate(PROTO_TCP, SBX1, 40000, SERVER, 80);
@@ -431,7 +431,7 @@ START_TEST(test_expiry_keeps_mapping_of_live_flow)
 	assert_not_before_timeout(wait_until_expired(PROTO_TCP, SBX1, 40000,
 						     SERVER, 80, start),
 				  "a transitory TCP flow");
-	/* Leave the live flow's timer time beyond its first firing. */
+	/* Leave the sweeper time for another look at the live flow. */
 	sleep_ms(200);
 	ck_assert_msg(has_flow(PROTO_TCP, SBX1, 40000, OTHER_SERVER, 80),
 		      "the established flow expired with the transitory one");
@@ -448,7 +448,7 @@ END_TEST
 /*
  * Idle means idle both ways: a UDP flow whose sandbox sends nothing more
  * but whose remote answers every 300 ms lives well past its 1 s timeout
- * (the timer re-arms from the ingress entry's last packet), then expires
+ * (the sweeper counts the ingress entry's last packet), then expires
  * one timeout after the last answer.
  */
 START_TEST(test_expiry_counts_replies_as_activity)

@@ -99,14 +99,17 @@ static void env_load(struct env *e, const char *subnet, unsigned int prefix,
 	bpf_object__for_each_map(map, e->sn->obj)
 		if (bpf_map__set_pin_path(map, NULL))
 			die("unpinning map %s", bpf_map__name(map));
+	/* A ticket per flow entry in the expiry queue, as the maps have it. */
 	if (flow_entries &&
-	    bpf_map__set_max_entries(e->sn->maps.flows, flow_entries))
-		die("sizing map flows");
+	    (bpf_map__set_max_entries(e->sn->maps.flows, flow_entries) ||
+	     bpf_map__set_max_entries(e->sn->maps.expiry_queue, flow_entries)))
+		die("sizing maps flows and expiry_queue");
+	if (flow_entries)
+		e->sn->rodata->expiry_queue_room = flow_entries;
 	if (sharenat_bpf__load(e->sn))
 		die("loading sharenat's BPF programs: %s (root, BTF?)",
 		    strerror(errno));
-	/* As the loader does: flows left without a timer are then swept as
-	 * they are in production, not left for ever. */
+	/* As the loader does: the expiry sweeper runs as in production. */
 	if (init_sweeper(bpf_program__fd(e->sn->progs.sharenat_init)))
 		die("starting the expiry sweeper: %s", strerror(errno));
 
@@ -392,7 +395,7 @@ int cmd_prog(int argc, char **argv)
 
 	/* New flow: every run a sandbox port not seen before, so every run
 	 * takes a shared port (mapping, port reservation), inserts the pair
-	 * and arms its timer. */
+	 * and queues its expiry ticket. */
 	set_restore(&e, egress, VARY_SOURCE, SBX_BASE, 1024, 30000);
 	set_target(&e, false, -1);
 	restore = measure(restore_tc, egress, new_repeat, rounds, TC_ACT_OK,
@@ -458,19 +461,6 @@ static long kernel_struct_size(const struct btf *btf, const char *name)
 	return id > 0 ? (long)btf__resolve_size(btf, (__u32)id) : 0;
 }
 
-/* The kmalloc size class an object of this size takes. */
-static long kmalloc_class(long size)
-{
-	static const long classes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
-					1024, 2048, 4096 };
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(classes); i++)
-		if (size <= classes[i])
-			return classes[i];
-	return size;
-}
-
 /* One call of `repeat` runs, no warm-up: for filling the table. */
 static double fill_call(int prog_fd, const uint8_t *frame, int repeat,
 			double *kernel_ns)
@@ -516,7 +506,7 @@ int cmd_table(int argc, char **argv)
 	struct env e;
 	int egress_fd, restore_tc;
 	__u64 created0, full0;
-	long elem_head, bucket, timer;
+	long elem_head, bucket;
 	unsigned long long memlock;
 
 	pin_cpu((int)opt_num(argc, argv, "--cpu", 0));
@@ -585,7 +575,6 @@ int cmd_table(int argc, char **argv)
 	vmlinux = btf__load_vmlinux_btf();
 	elem_head = kernel_struct_size(vmlinux, "htab_elem");
 	bucket = kernel_struct_size(vmlinux, "bucket");
-	timer = kernel_struct_size(vmlinux, "bpf_hrtimer");
 	btf__free(vmlinux);
 
 	printf("table_flows=%u table_entries=%u fill_seconds=%.2f "
@@ -602,13 +591,14 @@ int cmd_table(int argc, char **argv)
 	       spread_restore.median);
 	printf("flow_key_size=%u flow_value_size=%u htab_elem_head=%ld "
 	       "bucket_size=%ld flows_memlock=%llu flows_max_entries=%u "
-	       "map_bytes_per_flow=%.0f timer_object=%ld timer_kmalloc=%ld "
+	       "map_bytes_per_flow=%.0f expiry_queue_bytes_per_flow=%.0f "
 	       "slab_bytes_per_flow=%.0f\n",
 	       bpf_map__key_size(e.sn->maps.flows),
 	       bpf_map__value_size(e.sn->maps.flows), elem_head, bucket,
 	       memlock, bpf_map__max_entries(e.sn->maps.flows),
 	       (double)memlock / (bpf_map__max_entries(e.sn->maps.flows) / 2.0),
-	       timer, kmalloc_class(timer),
+	       (double)fdinfo_memlock(bpf_map__fd(e.sn->maps.expiry_queue)) /
+	       (bpf_map__max_entries(e.sn->maps.flows) / 2.0),
 	       slab0 >= 0 && slab1 >= 0 ? (slab1 - slab0) * 1024.0 / flows : -1);
 	printf("mapping_key_size=%u mapping_value_size=%u mappings_memlock=%llu "
 	       "mappings_max_entries=%u port_key_size=%u port_value_size=%u "

@@ -419,7 +419,7 @@ TABLE=$OUT/results.txt
 		xdp_egress) name="a. established egress (XDP), ns/packet" base="floor (XDP, MACs, XDP_TX)" target="<= 6x" lim=6 ;;
 		ingress) name="a. established ingress (tc), ns/packet" base="floor (tc, MACs, TC_ACT_OK)" target="<= 6x" lim=6 ;;
 		xdp_ingress) name="a. established ingress (XDP, tap), ns/packet" base="floor (XDP, MACs, XDP_TX)" target="<= 6x" lim=6 ;;
-		new_flow) name="a. new flow (port + pair + timer), ns/packet" base="floor (tc, MACs, TC_ACT_OK)" target="<= 40x" lim=40 ;;
+		new_flow) name="a. new flow (port + pair + ticket), ns/packet" base="floor (tc, MACs, TC_ACT_OK)" target="<= 40x" lim=40 ;;
 		esac
 		row "$name" "$v" "$base" "$f" "${x}x" "$target" "$(verdict "$x <= $lim")"
 	done
@@ -483,11 +483,11 @@ TABLE=$OUT/results.txt
 	mem=$(calc "$pinned_memlock / ($pinned_entries / 2)" %.0f)
 	ct=$(cat "$OUT/conntrack-object.txt" 2>/dev/null)
 	endpoint=$(calc "$(kv "$T" mappings_memlock) / $(kv "$T" mappings_max_entries) + $(kv "$T" ports_memlock) / $(kv "$T" ports_max_entries)" %.0f)
-	timer=$(kv "$T" timer_kmalloc)
+	queue=$(kv "$T" expiry_queue_bytes_per_flow)
 	row "f. flows map memory per flow, bytes" "$mem" "conntrack object (nf_conn)" "${ct:-?}" "$(calc "$mem / ${ct:-0}")x" "<= 128 B" "$(verdict "$mem <= 128")"
 	row "f.   + mapping and port of a new endpoint" "$endpoint" "" "" "" "" ""
-	row "f.   + the flow's expiry timer (kmalloc)" "$timer" "" "" "" "" ""
-	row "f.   = a flow with its own endpoint" "$((mem + endpoint + timer))" "" "" "" "<= 128 B" "$(verdict "$((mem + endpoint + timer)) <= 128")"
+	row "f.   + the flow's expiry tickets (queue room)" "$queue" "" "" "" "" ""
+	row "f.   = a flow with its own endpoint" "$((mem + endpoint + queue))" "" "" "" "<= 128 B" "$(verdict "$((mem + endpoint + queue)) <= 128")"
 	row "f. flows map per flow, sized for 1M flows" "$(kv "$T" map_bytes_per_flow)" "" "" "" "" ""
 	row "f. insert rate at 1M flows, flows/s" "$(kv "$T" insert_rate_last_chunk)" "first 64k flows" "$(kv "$T" insert_rate_first_chunk)" "$(calc "$(kv "$T" insert_rate_last_chunk) / $(kv "$T" insert_rate_first_chunk)")x" "" ""
 	row "f. established egress, 1M flows, ns/packet" "$(kv "$T" lookup_full_spread_ns)" "1 flow in the table" "$(kv "$T" lookup_1flow_ns)" "$(calc "$(kv "$T" lookup_full_spread_ns) / $(kv "$T" lookup_1flow_ns)")x" "" ""
