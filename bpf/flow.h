@@ -120,34 +120,24 @@ static __always_inline bool mapping_key_equal(const struct mapping_key *a,
 	       a->attachment == b->attachment;
 }
 
-/* The port hold's timer: the port is anyone's now, unless its owner has
- * mapped it again meanwhile. */
-static int port_hold_expire(void *map, struct port_key *key,
-			    struct port_hold *hold)
-{
-	struct mapping *m = bpf_map_lookup_elem(&mappings, &hold->owner);
-
-	(void)map;
-	if (m && m->shared_addr == key->shared_addr &&
-	    m->shared_port == key->shared_port)
-		return 0;
-	bpf_map_delete_elem(&ports, key);
-	return 0;
-}
-
 /* Keep a released port for its last owner for a while (RFC 6888 REQ-8),
- * so a late packet of the old mapping never reaches a new owner. */
+ * so a late packet of the old mapping never reaches a new owner: the
+ * sweeper frees it SHARENAT_PORT_HOLD_SECONDS from now (sweep_port_hold).
+ * With no room to queue that, it is freed now. */
 static __always_inline void port_hold_start(const struct port_key *pkey)
 {
 	struct port_hold *hold = bpf_map_lookup_elem(&ports, pkey);
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct port_hold_ticket ticket = {
+		.key = *pkey,
+		.due_ns = now + (__u64)SHARENAT_PORT_HOLD_SECONDS * NSEC_PER_SEC,
+	};
 
 	if (!hold)
 		return;
-	/* -EBUSY: initialised by an earlier hold of the same entry. */
-	bpf_timer_init(&hold->timer, &ports, CLOCK_MONOTONIC);
-	bpf_timer_set_callback(&hold->timer, port_hold_expire);
-	bpf_timer_start(&hold->timer,
-			(__u64)SHARENAT_PORT_HOLD_SECONDS * NSEC_PER_SEC, 0);
+	hold->released_ns = now;
+	if (bpf_map_push_elem(&port_hold_queue, &ticket, 0))
+		bpf_map_delete_elem(&ports, pkey);
 }
 
 /* A flow is gone: give back what it held. Under endpoint-independent
@@ -247,8 +237,9 @@ static __always_inline int expiry_enqueue(struct sweeper *sweeper,
  * idle one expires, a live one gets a new ticket at the back, a ticket
  * whose flow is gone (the CLI removed it) is dropped. Tickets are all due
  * the same time after they were queued, so the queue is in due order and
- * a round stops at the first one not due. While fragments are held
- * (fragment.h) it also drops those whose first never came.
+ * a round stops at the first one not due. It frees the ports whose hold
+ * has ended (port_hold_queue, in due order the same way), and while
+ * fragments are held (fragment.h) it drops those whose first never came.
  */
 struct sweep {
 	/* Held fragments are counted in the map value, not on the stack: a
@@ -282,6 +273,26 @@ static long sweep_ticket(__u32 index, struct sweep *sweep)
 	return 0;
 }
 
+/* A port hold's ticket: free the port, unless its owner has taken it
+ * again (released_ns 0) or released it again since (a later ticket). */
+static long sweep_port_hold(__u32 index, struct sweep *sweep)
+{
+	struct port_hold_ticket ticket;
+	struct port_hold *hold;
+
+	(void)index;
+	if (bpf_map_peek_elem(&port_hold_queue, &ticket) ||
+	    ticket.due_ns > sweep->now ||
+	    bpf_map_pop_elem(&port_hold_queue, &ticket))
+		return 1;
+	hold = bpf_map_lookup_elem(&ports, &ticket.key);
+	if (hold && hold->released_ns &&
+	    sweep->now - hold->released_ns >=
+		    (__u64)SHARENAT_PORT_HOLD_SECONDS * NSEC_PER_SEC)
+		bpf_map_delete_elem(&ports, &ticket.key);
+	return 0;
+}
+
 /* In fragment.h, which needs the sweeper's count of held fragments. */
 static long sweep_held_fragment(struct bpf_map *map,
 				struct held_fragment_key *key,
@@ -298,6 +309,7 @@ static int sweep(void *map, __u32 *key, struct sweeper *sweeper)
 	(void)map;
 	(void)key;
 	bpf_loop(SHARENAT_SWEEP_BATCH, sweep_ticket, &sweep, 0);
+	bpf_loop(SHARENAT_SWEEP_BATCH, sweep_port_hold, &sweep, 0);
 	if (sweeper->held) {
 		sweeper->held = 0;
 		bpf_for_each_map_elem(&held_fragments, sweep_held_fragment,
@@ -493,7 +505,7 @@ static __always_inline long port_reserve(const struct port_key *pkey,
 	if (!held || !mapping_key_equal(&held->owner, mkey) ||
 	    bpf_map_lookup_elem(&mappings, mkey))
 		return -EEXIST;
-	bpf_timer_cancel(&held->timer);
+	held->released_ns = 0;		/* the hold's ticket leaves it be */
 	return 0;
 }
 

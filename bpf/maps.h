@@ -124,10 +124,11 @@ struct {
 /* mappings: struct mapping_key -> struct mapping, on attachments with
  * endpoint-independent mapping. ports: struct port_key -> struct
  * port_hold, the owner of each shared endpoint a mapping holds. A port
- * outlives its mapping by SHARENAT_PORT_HOLD_SECONDS (its own timer), and
- * only its last owner may take it again in that time. Written by
- * egress (new mapping), by flow expiry (the last flow of a mapping) and by
- * the CLI (sandbox del, detach). Read by egress. */
+ * outlives its mapping by SHARENAT_PORT_HOLD_SECONDS (port_hold_queue),
+ * and only its last owner may take it again in that time. Written by
+ * egress (new mapping), by the sweeper (the last flow of a mapping
+ * expired; a hold ended) and by the CLI (sandbox del, detach). Read by
+ * egress and the sweeper. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SHARENAT_MAX_MAPPINGS);
@@ -143,6 +144,19 @@ struct {
 	__type(value, struct port_hold);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ports SEC(".maps");
+
+/* port_hold_queue: FIFO of struct port_hold_ticket, one per released
+ * port, each due SHARENAT_PORT_HOLD_SECONDS after it was queued, so the
+ * queue stays in due order. Pushed when a mapping's last flow expires,
+ * popped by the sweeper, which then frees the port unless its owner has
+ * taken it again (or released it again later: that later ticket frees
+ * it). A port released with the queue full is freed at once. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, SHARENAT_MAX_MAPPINGS);
+	__type(value, struct port_hold_ticket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} port_hold_queue SEC(".maps");
 
 /* fragments: struct fragment_key -> struct fragment, one per fragmented
  * datagram whose first fragment was translated. Written by both programs

@@ -239,11 +239,21 @@ struct port_key {
  * before anyone else may have it (RFC 6888 REQ-8: 120 s). */
 #define SHARENAT_PORT_HOLD_SECONDS 120
 
-/* Value of map `ports`: the owner, and the timer that frees the port
- * SHARENAT_PORT_HOLD_SECONDS after its mapping's last flow ended. */
+/* Value of map `ports`: the owner, and when its mapping's last flow ended
+ * (0 while the mapping lives): the sweeper frees the port
+ * SHARENAT_PORT_HOLD_SECONDS later (map `port_hold_queue`). */
 struct port_hold {
 	struct mapping_key owner;
-	struct bpf_timer timer;
+	__u32 pad;
+	__u64 released_ns;		/* bpf_ktime_get_coarse_ns() */
+};
+
+/* Value of map `port_hold_queue`: a released port to free once due_ns,
+ * SHARENAT_PORT_HOLD_SECONDS after its release, has passed. */
+struct port_hold_ticket {
+	struct port_key key;
+	__u32 pad;
+	__u64 due_ns;
 };
 
 /*

@@ -63,6 +63,7 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(counter_slots),
 	PINNED_MAP(expiry_sweeper),
 	PINNED_MAP(expiry_queue),
+	PINNED_MAP(port_hold_queue),
 	PINNED_MAP(attachment_counters),
 	PINNED_MAP(sandbox_counters),
 	PINNED_MAP(latency),

@@ -36,6 +36,7 @@ struct sharenat {
 	int counter_slots_fd;
 	int expiry_sweeper_fd;
 	int expiry_queue_fd;
+	int port_hold_queue_fd;
 	int attachment_counters_fd;
 	int sandbox_counters_fd;
 	int egress_prog_fd;		/* tc, sandbox devices */

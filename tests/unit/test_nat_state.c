@@ -517,6 +517,81 @@ START_TEST(test_expiry_holds_port_for_last_owner)
 }
 END_TEST
 
+/* The ports entry of SHARED:port (UDP), which must be there. */
+static struct port_hold held_port(uint16_t port, struct port_key *key)
+{
+	struct port_hold hold;
+
+	memset(key, 0, sizeof(*key));
+	key->attachment = TEST_IFINDEX;
+	key->shared_addr = htonl(SHARED);
+	key->shared_port = htons(port);
+	key->proto = PROTO_UDP;
+	ck_assert_msg(bpf_map_lookup_elem(bpf_map__fd(skel->maps.ports), key,
+					  &hold) == 0,
+		      "shared port %u is not in map ports", port);
+	return hold;
+}
+
+/* Take the port hold's ticket (the only one) out of port_hold_queue and
+ * put it back due now, so the sweeper comes to it within a round instead
+ * of SHARENAT_PORT_HOLD_SECONDS. */
+static void port_hold_due_now(const struct port_key *key)
+{
+	int fd = bpf_map__fd(skel->maps.port_hold_queue);
+	struct port_hold_ticket ticket;
+	struct timespec now;
+
+	ck_assert_msg(bpf_map_lookup_and_delete_elem(fd, NULL, &ticket) == 0,
+		      "port_hold_queue holds no ticket");
+	ck_assert_msg(memcmp(&ticket.key, key, sizeof(*key)) == 0,
+		      "the ticket is not the held port's");
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	ticket.due_ns = (uint64_t)now.tv_sec * 1000000000ull +
+			(uint64_t)now.tv_nsec;
+	ck_assert_int_eq(bpf_map_update_elem(fd, NULL, &ticket, BPF_ANY), 0);
+}
+
+/*
+ * The hold ends SHARENAT_PORT_HOLD_SECONDS after the release, through the
+ * sweeper (map port_hold_queue): a port its owner took back stays, one
+ * still released past the hold is freed. The 120 s are not waited for:
+ * the ticket is made due now, and the release set 121 s back.
+ */
+START_TEST(test_port_hold_ends)
+{
+	struct flow_timeouts timeouts = { .udp = SHORT_TIMEOUT_S };
+	struct port_hold hold;
+	struct port_key key;
+	uint64_t start;
+
+	set_timeouts(MAPPING_INDEPENDENT, timeouts);
+	start = now_ms();
+	translate(PROTO_UDP, SBX1, 40001, SERVER, 53);
+	wait_until_expired(PROTO_UDP, SBX1, 40001, SERVER, 53, start);
+	hold = held_port(40001, &key);
+	ck_assert_msg(hold.released_ns != 0, "the held port has no release time");
+
+	/* The owner comes back: the port is its own again. */
+	translate(PROTO_UDP, SBX1, 40001, SERVER, 53);
+	ck_assert_uint_eq(held_port(40001, &key).released_ns, 0);
+	port_hold_due_now(&key);
+	sleep_ms(3 * SHARENAT_SWEEP_TICK_MS);
+	assert_port_owner(PROTO_UDP, SHARED, 40001, SBX1, 40001);
+
+	/* Released again, and held past its time: freed. */
+	start = now_ms();
+	wait_until_expired(PROTO_UDP, SBX1, 40001, SERVER, 53, start);
+	hold = held_port(40001, &key);
+	hold.released_ns -= (SHARENAT_PORT_HOLD_SECONDS + 1) * 1000000000ull;
+	ck_assert_int_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.ports),
+					     &key, &hold, BPF_EXIST), 0);
+	port_hold_due_now(&key);
+	sleep_ms(3 * SHARENAT_SWEEP_TICK_MS);
+	ck_assert_uint_eq(count_entries(skel->maps.ports), 0);
+}
+END_TEST
+
 /*
  * Under endpoint-dependent mapping each flow holds a port of the quota
  * and its expiry gives it back: with a quota of 1 the sandbox's second
@@ -577,6 +652,7 @@ Suite *nat_state_suite(void)
 	tcase_add_test(tc, test_expiry_keeps_mapping_of_live_flow);
 	tcase_add_test(tc, test_expiry_counts_replies_as_activity);
 	tcase_add_test(tc, test_expiry_holds_port_for_last_owner);
+	tcase_add_test(tc, test_port_hold_ends);
 	tcase_add_test(tc, test_expiry_gives_back_quota_dependent);
 	suite_add_tcase(suite, tc);
 
