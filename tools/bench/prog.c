@@ -602,7 +602,8 @@ int cmd_table(int argc, char **argv)
 	       slab0 >= 0 && slab1 >= 0 ? (slab1 - slab0) * 1024.0 / flows : -1);
 	printf("mapping_key_size=%u mapping_value_size=%u mappings_memlock=%llu "
 	       "mappings_max_entries=%u port_key_size=%u port_value_size=%u "
-	       "ports_memlock=%llu ports_max_entries=%u\n",
+	       "ports_memlock=%llu ports_max_entries=%u "
+	       "port_hold_queue_memlock=%llu port_hold_queue_max_entries=%u\n",
 	       bpf_map__key_size(e.sn->maps.mappings),
 	       bpf_map__value_size(e.sn->maps.mappings),
 	       fdinfo_memlock(bpf_map__fd(e.sn->maps.mappings)),
@@ -610,7 +611,9 @@ int cmd_table(int argc, char **argv)
 	       bpf_map__key_size(e.sn->maps.ports),
 	       bpf_map__value_size(e.sn->maps.ports),
 	       fdinfo_memlock(bpf_map__fd(e.sn->maps.ports)),
-	       bpf_map__max_entries(e.sn->maps.ports));
+	       bpf_map__max_entries(e.sn->maps.ports),
+	       fdinfo_memlock(bpf_map__fd(e.sn->maps.port_hold_queue)),
+	       bpf_map__max_entries(e.sn->maps.port_hold_queue));
 	env_free(&e);
 	return 0;
 }

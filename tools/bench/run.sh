@@ -482,10 +482,10 @@ TABLE=$OUT/results.txt
 	pinned_memlock=$(grep -o 'memlock [0-9]*' "$OUT/flows-map.txt" | cut -d' ' -f2)
 	mem=$(calc "$pinned_memlock / ($pinned_entries / 2)" %.0f)
 	ct=$(cat "$OUT/conntrack-object.txt" 2>/dev/null)
-	endpoint=$(calc "$(kv "$T" mappings_memlock) / $(kv "$T" mappings_max_entries) + $(kv "$T" ports_memlock) / $(kv "$T" ports_max_entries)" %.0f)
+	endpoint=$(calc "$(kv "$T" mappings_memlock) / $(kv "$T" mappings_max_entries) + $(kv "$T" ports_memlock) / $(kv "$T" ports_max_entries) + $(kv "$T" port_hold_queue_memlock) / $(kv "$T" port_hold_queue_max_entries)" %.0f)
 	queue=$(kv "$T" expiry_queue_bytes_per_flow)
 	row "f. flows map memory per flow, bytes" "$mem" "conntrack object (nf_conn)" "${ct:-?}" "$(calc "$mem / ${ct:-0}")x" "<= 128 B" "$(verdict "$mem <= 128")"
-	row "f.   + mapping and port of a new endpoint" "$endpoint" "" "" "" "" ""
+	row "f.   + mapping, port and hold of a new endpoint" "$endpoint" "" "" "" "" ""
 	row "f.   + the flow's expiry tickets (queue room)" "$queue" "" "" "" "" ""
 	row "f.   = a flow with its own endpoint" "$((mem + endpoint + queue))" "" "" "" "<= 128 B" "$(verdict "$((mem + endpoint + queue)) <= 128")"
 	row "f. flows map per flow, sized for 1M flows" "$(kv "$T" map_bytes_per_flow)" "" "" "" "" ""
