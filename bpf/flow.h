@@ -249,15 +249,24 @@ struct sweep {
 	__u64 now;
 };
 
+/* Take the front ticket of a queue into *ticket if it is due (*due_ns
+ * is its due time, once read): tickets are in due order, so a round ends
+ * at the first that is not. */
+static __always_inline bool ticket_take_due(void *queue, void *ticket,
+					    const __u64 *due_ns, __u64 now)
+{
+	return !bpf_map_peek_elem(queue, ticket) && *due_ns <= now &&
+	       !bpf_map_pop_elem(queue, ticket);
+}
+
 static long sweep_ticket(__u32 index, struct sweep *sweep)
 {
 	struct expiry_ticket ticket;
 	struct flow *egress;
 
 	(void)index;
-	if (bpf_map_peek_elem(&expiry_queue, &ticket) ||
-	    ticket.due_ns > sweep->now ||
-	    bpf_map_pop_elem(&expiry_queue, &ticket))
+	if (!ticket_take_due(&expiry_queue, &ticket, &ticket.due_ns,
+			     sweep->now))
 		return 1;
 	__sync_fetch_and_sub(&sweep->sweeper->queued, 1);
 	egress = bpf_map_lookup_elem(&flows, &ticket.key);
@@ -281,9 +290,8 @@ static long sweep_port_hold(__u32 index, struct sweep *sweep)
 	struct port_hold *hold;
 
 	(void)index;
-	if (bpf_map_peek_elem(&port_hold_queue, &ticket) ||
-	    ticket.due_ns > sweep->now ||
-	    bpf_map_pop_elem(&port_hold_queue, &ticket))
+	if (!ticket_take_due(&port_hold_queue, &ticket, &ticket.due_ns,
+			     sweep->now))
 		return 1;
 	hold = bpf_map_lookup_elem(&ports, &ticket.key);
 	if (hold && hold->released_ns &&
