@@ -91,19 +91,24 @@ static __always_inline __u64 attachment_timeout_ns(const struct attachment *att,
 	return (__u64)seconds * NSEC_PER_SEC;
 }
 
-/* Idle timeout of a flow, from its attachment (looked up: the sweeper
- * runs without one in hand) and TCP state. */
-static __always_inline __u64 flow_timeout_ns(const struct flow_key *key,
-					     const struct flow *egress,
-					     const struct flow *ingress)
+/* The shortest idle timeout a flow of this protocol can have through att,
+ * whatever its TCP state. */
+static __always_inline __u64 attachment_timeout_floor_ns(
+	const struct attachment *att, __u8 proto)
 {
-	__u32 attachment = egress->ifindex;
-	const struct attachment *att =
-		bpf_map_lookup_elem(&attachments, &attachment);
+	__u32 established = att->timeouts.tcp_established ?:
+			    SHARENAT_TCP_ESTABLISHED_TIMEOUT;
+	__u32 transitory = att->timeouts.tcp_transitory ?:
+			   SHARENAT_TCP_TRANSITORY_TIMEOUT;
 
-	if (!att)
-		return 0;	/* detached: expire now */
-	return attachment_timeout_ns(att, key, egress, ingress);
+	if (proto == IPPROTO_UDP)
+		return (__u64)(att->timeouts.udp ?: SHARENAT_UDP_TIMEOUT) *
+		       NSEC_PER_SEC;
+	if (proto == IPPROTO_ICMP)
+		return (__u64)(att->timeouts.icmp ?: SHARENAT_ICMP_TIMEOUT) *
+		       NSEC_PER_SEC;
+	return (__u64)(established < transitory ? established : transitory) *
+	       NSEC_PER_SEC;
 }
 
 static __always_inline void release_port(struct sandbox *sbx)
@@ -180,16 +185,24 @@ static __always_inline void flow_remove(const struct flow_key *key,
 	bpf_map_delete_elem(&flows, key);
 }
 
-/* Remove the pair if the flow has been idle for its timeout. Returns 0
- * when it did, else how long until the flow could be idle that long. */
-static __always_inline __u64 flow_expire_if_idle(const struct flow_key *key,
-						 struct flow *egress,
-						 __u64 now)
+/* Remove the pair if the flow has been idle for its timeout. Returns
+ * false when it did, true when the flow lives on. */
+static __always_inline bool flow_live_or_expire(const struct flow_key *key,
+						struct flow *egress, __u64 now)
 {
+	__u32 attachment = egress->ifindex;
+	const struct attachment *att =
+		bpf_map_lookup_elem(&attachments, &attachment);
 	struct flow_key reverse;
 	struct flow *ingress;
-	__u64 last, timeout, idle;
+	__u64 last, timeout = 0;
 
+	/* A packet out within the shortest timeout the flow could have
+	 * shows it live, whatever came back: the reverse entry, a cache
+	 * miss in a large table, is then not read. */
+	if (att && now - egress->last_seen_ns <
+		       attachment_timeout_floor_ns(att, key->proto))
+		return true;
 	flow_reverse_key(key, egress, &reverse);
 	ingress = bpf_map_lookup_elem(&flows, &reverse);
 	last = egress->last_seen_ns;
@@ -197,16 +210,15 @@ static __always_inline __u64 flow_expire_if_idle(const struct flow_key *key,
 		last = ingress->last_seen_ns;
 	/* last_seen_ns is read off the coarse clock, which lags the
 	 * precise one by up to a tick: without that much more, a flow could
-	 * go that much before its timeout. (0 is "detached: now".) */
-	timeout = flow_timeout_ns(key, egress, ingress);
-	if (timeout)
-		timeout += COARSE_CLOCK_LAG_NS;
-	idle = now > last ? now - last : 0;
-	if (idle < timeout)
-		return timeout - idle;
+	 * go that much before its timeout. A detached flow goes now. */
+	if (att)
+		timeout = attachment_timeout_ns(att, key, egress, ingress) +
+			  COARSE_CLOCK_LAG_NS;
+	if (now < last || now - last < timeout)
+		return true;
 	flow_remove(key, egress);
 	count(COUNTER_FLOW_EXPIRED);
-	return 0;
+	return false;
 }
 
 /* Queue a ticket for the flow whose egress key this is, due a fixed
@@ -276,7 +288,7 @@ static long sweep_ticket(__u32 index, struct sweep *sweep)
 	/* The ticket just taken out left room for this one (new flows
 	 * leave headroom); a flow that could not have one would never
 	 * expire, so it goes now instead. */
-	if (flow_expire_if_idle(&ticket.key, egress, sweep->now) &&
+	if (flow_live_or_expire(&ticket.key, egress, sweep->now) &&
 	    expiry_enqueue(sweep->sweeper, &ticket.key, sweep->now, 0))
 		flow_remove(&ticket.key, egress);
 	return 0;
