@@ -20,6 +20,7 @@
 /* How far bpf_ktime_get_coarse_ns may lag: one tick, 10 ms at HZ=100, the
  * slowest tick Linux has. */
 #define COARSE_CLOCK_LAG_NS (10 * 1000 * 1000ull)
+#define PORT_HOLD_NS ((__u64)SHARENAT_PORT_HOLD_SECONDS * NSEC_PER_SEC)
 
 /* The packet as a flow key: egress keys are the sandbox side and need no
  * attachment (sandbox addresses are unique on a host); ingress keys are
@@ -135,7 +136,7 @@ static __always_inline void port_hold_start(const struct port_key *pkey)
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct port_hold_ticket ticket = {
 		.key = *pkey,
-		.due_ns = now + (__u64)SHARENAT_PORT_HOLD_SECONDS * NSEC_PER_SEC,
+		.due_ns = now + PORT_HOLD_NS,
 	};
 
 	if (!hold)
@@ -306,9 +307,10 @@ static long sweep_port_hold(__u32 index, struct sweep *sweep)
 			     sweep->now))
 		return 1;
 	hold = bpf_map_lookup_elem(&ports, &ticket.key);
+	/* Added, not subtracted: a release during this round is later
+	 * than sweep->now. */
 	if (hold && hold->released_ns &&
-	    sweep->now - hold->released_ns >=
-		    (__u64)SHARENAT_PORT_HOLD_SECONDS * NSEC_PER_SEC)
+	    hold->released_ns + PORT_HOLD_NS <= sweep->now)
 		bpf_map_delete_elem(&ports, &ticket.key);
 	return 0;
 }
