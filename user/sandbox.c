@@ -94,9 +94,11 @@ int sharenat_sandbox_add(struct sharenat *sn,
 	 * the cold start path. */
 	if (bpf_map_update_elem(sn->sandboxes_fd, &sbx.addr, &sbx,
 				BPF_NOEXIST)) {
-		if (errno != EEXIST ||
+		int write_errno = errno;
+
+		if (write_errno != EEXIST ||
 		    bpf_map_lookup_elem(sn->sandboxes_fd, &sbx.addr, &existing))
-			fail_errno(err, WHAT_ADD, errno,
+			fail_errno(err, WHAT_ADD, write_errno,
 				   "cannot write sandbox %s", spec->id);
 		else if (!strcmp(existing.id, id.name))
 			fail(err, WHAT_ADD, "sandbox %s exists already",
