@@ -67,28 +67,42 @@ static __always_inline void count_function(__u32 function_id,
 		counters->values[which] += 1;
 }
 
+/* att's timeouts in seconds. A timeout of 0 (an attachment written
+ * without them) means the default, never "expire at once". */
+static __always_inline struct flow_timeouts
+attachment_timeouts(const struct attachment *att)
+{
+	struct flow_timeouts t = {
+		.tcp_established = att->timeouts.tcp_established ?:
+				   SHARENAT_TCP_ESTABLISHED_TIMEOUT,
+		.tcp_transitory = att->timeouts.tcp_transitory ?:
+				  SHARENAT_TCP_TRANSITORY_TIMEOUT,
+		.udp = att->timeouts.udp ?: SHARENAT_UDP_TIMEOUT,
+		.icmp = att->timeouts.icmp ?: SHARENAT_ICMP_TIMEOUT,
+	};
+
+	return t;
+}
+
 /* Idle timeout of a flow through att, from its protocol and TCP state. */
 static __always_inline __u64 attachment_timeout_ns(const struct attachment *att,
 						   const struct flow_key *key,
 						   const struct flow *egress,
 						   const struct flow *ingress)
 {
+	struct flow_timeouts t = attachment_timeouts(att);
 	__u32 seconds;
 
-	/* A timeout of 0 (an attachment written without them) means the
-	 * default, never "expire at once". */
 	if (key->proto == IPPROTO_UDP)
-		seconds = att->timeouts.udp ?: SHARENAT_UDP_TIMEOUT;
+		seconds = t.udp;
 	else if (key->proto == IPPROTO_ICMP)
-		seconds = att->timeouts.icmp ?: SHARENAT_ICMP_TIMEOUT;
+		seconds = t.icmp;
 	else if (flow_tcp_state(egress->tcp_seen,
 				ingress ? ingress->tcp_seen : 0) ==
 		 TCP_STATE_ESTABLISHED)
-		seconds = att->timeouts.tcp_established ?:
-			  SHARENAT_TCP_ESTABLISHED_TIMEOUT;
+		seconds = t.tcp_established;
 	else
-		seconds = att->timeouts.tcp_transitory ?:
-			  SHARENAT_TCP_TRANSITORY_TIMEOUT;
+		seconds = t.tcp_transitory;
 	return (__u64)seconds * NSEC_PER_SEC;
 }
 
@@ -97,19 +111,18 @@ static __always_inline __u64 attachment_timeout_ns(const struct attachment *att,
 static __always_inline __u64 attachment_timeout_floor_ns(
 	const struct attachment *att, __u8 proto)
 {
-	__u32 established = att->timeouts.tcp_established ?:
-			    SHARENAT_TCP_ESTABLISHED_TIMEOUT;
-	__u32 transitory = att->timeouts.tcp_transitory ?:
-			   SHARENAT_TCP_TRANSITORY_TIMEOUT;
+	struct flow_timeouts t = attachment_timeouts(att);
+	__u32 seconds;
 
 	if (proto == IPPROTO_UDP)
-		return (__u64)(att->timeouts.udp ?: SHARENAT_UDP_TIMEOUT) *
-		       NSEC_PER_SEC;
-	if (proto == IPPROTO_ICMP)
-		return (__u64)(att->timeouts.icmp ?: SHARENAT_ICMP_TIMEOUT) *
-		       NSEC_PER_SEC;
-	return (__u64)(established < transitory ? established : transitory) *
-	       NSEC_PER_SEC;
+		seconds = t.udp;
+	else if (proto == IPPROTO_ICMP)
+		seconds = t.icmp;
+	else if (t.tcp_established < t.tcp_transitory)
+		seconds = t.tcp_established;
+	else
+		seconds = t.tcp_transitory;
+	return (__u64)seconds * NSEC_PER_SEC;
 }
 
 static __always_inline void release_port(struct sandbox *sbx)
