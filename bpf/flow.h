@@ -159,31 +159,44 @@ static __always_inline void port_hold_start(const struct port_key *pkey)
 		bpf_map_delete_elem(&ports, pkey);
 }
 
+/* One use of mkey's mapping m ends. With the last, the mapping goes and
+ * the sandbox has its port of the quota back; the shared port is held for
+ * the owner (hold, see port_hold_start) or, for a mapping no packet went
+ * out by, freed at once. */
+static __always_inline void mapping_put(struct sandbox *sbx,
+					const struct mapping_key *mkey,
+					struct mapping *m, bool hold)
+{
+	struct port_key pkey;
+
+	if (__sync_fetch_and_sub(&m->flows, 1) != 1)
+		return;
+	port_key_of(mkey->attachment, m->shared_addr, m->shared_port,
+		    mkey->proto, &pkey);
+	if (hold)
+		port_hold_start(&pkey);
+	else
+		bpf_map_delete_elem(&ports, &pkey);
+	bpf_map_delete_elem(&mappings, mkey);
+	release_port(sbx);
+}
+
 /* A flow is gone: give back what it held. Under endpoint-independent
- * mapping that is one use of its mapping, and the mapping when this was
- * the last (its port is then held, see port_hold_start); otherwise the
+ * mapping that is one use of its mapping (mapping_put); otherwise the
  * flow's own port. */
 static __always_inline void flow_release(const struct flow_key *key,
 					 const struct flow *egress)
 {
 	struct sandbox *sbx = bpf_map_lookup_elem(&sandboxes, &key->src_addr);
 	struct mapping_key mkey;
-	struct port_key pkey;
 	struct mapping *m;
 
 	mapping_key_of(key, egress->ifindex, &mkey);
 	m = bpf_map_lookup_elem(&mappings, &mkey);
-	if (!m) {
+	if (m)
+		mapping_put(sbx, &mkey, m, true);
+	else
 		release_port(sbx);
-		return;
-	}
-	if (__sync_fetch_and_sub(&m->flows, 1) != 1)
-		return;
-	port_key_of(mkey.attachment, m->shared_addr, m->shared_port,
-		    mkey.proto, &pkey);
-	port_hold_start(&pkey);
-	bpf_map_delete_elem(&mappings, &mkey);
-	release_port(sbx);
 }
 
 /* Remove both entries of the flow whose egress entry this is, and give
@@ -603,21 +616,15 @@ mapping_create(const struct packet *pkt, struct sandbox *sbx,
 }
 
 /* The new flow that counted itself in the mapping it made failed: take
- * that back, and the mapping with its port if nothing else uses it (it
- * would hold the port for ever). */
+ * that back, and with it the mapping and its port if nothing else uses it
+ * (it would hold the port for ever). */
 static __always_inline void mapping_unuse(struct sandbox *sbx,
 					  const struct mapping_key *mkey)
 {
 	struct mapping *m = bpf_map_lookup_elem(&mappings, mkey);
-	struct port_key pkey;
 
-	if (!m || __sync_fetch_and_sub(&m->flows, 1) != 1)
-		return;
-	port_key_of(mkey->attachment, m->shared_addr, m->shared_port,
-		    mkey->proto, &pkey);
-	bpf_map_delete_elem(&ports, &pkey);
-	bpf_map_delete_elem(&mappings, mkey);
-	release_port(sbx);
+	if (m)
+		mapping_put(sbx, mkey, m, false);
 }
 
 /* Endpoint-independent mapping: the flow uses its sandbox endpoint's
