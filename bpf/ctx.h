@@ -81,13 +81,13 @@ static __always_inline long ctx_load_fast(const struct nat_ctx *c, __u32 off,
 	return ctx_load(c, off, to, len);
 }
 
-/* The len bytes at off, to read: a pointer into the linear data where
- * they lie there, else a copy in buf made by the helper; NULL if the frame
- * is too short. Read in place, a header is never copied to the stack just
- * to be read back field by field. len must be a constant. */
-static __always_inline const void *ctx_view(const struct nat_ctx *c,
-					    __u32 off, void *buf,
-					    const __u32 len)
+/* The len bytes at off, to read or write: a pointer into the linear data
+ * where they lie there, else a copy in buf made by the helper; NULL if the
+ * frame is too short. Used in place, a header is never copied to the stack
+ * and back field by field (see packet_words). A writer ends with
+ * ctx_view_store. len must be a constant. */
+static __always_inline void *ctx_view(const struct nat_ctx *c, __u32 off,
+				      void *buf, const __u32 len)
 {
 	void *data, *end;
 
@@ -95,6 +95,17 @@ static __always_inline const void *ctx_view(const struct nat_ctx *c,
 	if (off <= 0xff && data + off + len <= end)
 		return packet_words(data + off);
 	return ctx_load(c, off, buf, len) ? NULL : buf;
+}
+
+/* After writing through ctx_view(c, off, buf, len): a copy in buf goes
+ * back into the frame (a view in place needs nothing). 0, or -1. */
+static __always_inline int ctx_view_store(const struct nat_ctx *c, __u32 off,
+					  const void *view, const void *buf,
+					  const __u32 len)
+{
+	if (view != buf)
+		return 0;
+	return ctx_store(c, off, buf, len) ? -1 : 0;
 }
 
 /* ctx_store likewise. A direct write leaves a CHECKSUM_COMPLETE skb->csum

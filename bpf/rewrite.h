@@ -91,11 +91,10 @@ struct ip_header_tail {
  * decrements it), and the header checksum updated for both by hand
  * (RFC 1624: HC' = ~(~HC + ~m + m')). The fields change with the checksum
  * that covers them, so the packet's sum, and a CHECKSUM_COMPLETE skb->csum,
- * stay as they were. Each field is written as the word it is: a struct
- * assembled on the stack and copied out whole would be read back in wider
- * words than it was written in, which stalls store forwarding (~10 ns).
- * Where the header is not in the linear data, the helpers read and write
- * a copy.
+ * stay as they were. Each field is written as the word it is, in place
+ * (ctx_view): a struct assembled on the stack and copied out whole would
+ * be read back in wider words than it was written in, which stalls store
+ * forwarding (~10 ns).
  */
 static __always_inline int rewrite_ip_header(const struct nat_ctx *c,
 					     const struct packet *pkt,
@@ -104,16 +103,11 @@ static __always_inline int rewrite_ip_header(const struct nat_ctx *c,
 {
 	__u32 off = pkt->l3_off + IP_TTL_OFF, sum;
 	struct ip_header_tail copy, *tail;
-	void *data, *end;
 	__be16 word;
 	__be32 *addr;
 
-	ctx_data(c, &data, &end);
-	if (off <= 0xff && data + off + sizeof(*tail) <= end)
-		tail = packet_words(data + off);
-	else if (!ctx_load(c, off, &copy, sizeof(copy)))
-		tail = &copy;
-	else
+	tail = ctx_view(c, off, &copy, sizeof(copy));
+	if (!tail)
 		return -1;
 	sum = (__u16)~tail->check;
 	if (ttl_down) {
@@ -129,9 +123,7 @@ static __always_inline int rewrite_ip_header(const struct nat_ctx *c,
 	sum += csum_words(~*addr) + csum_words(new_addr);
 	*addr = new_addr;
 	tail->check = (__sum16)~csum_fold(sum);
-	if (tail == &copy)
-		return ctx_store(c, off, &copy, sizeof(copy)) ? -1 : 0;
-	return 0;
+	return ctx_view_store(c, off, tail, &copy, sizeof(copy));
 }
 
 /* Replace the source (egress) or destination (ingress) address: the IP
@@ -247,22 +239,17 @@ static __always_inline int rewrite_macs(const struct nat_ctx *c,
 {
 	const __u16 *dst = MAC_WORDS(dst_mac), *src = MAC_WORDS(src_mac);
 	__u16 *eth, macs[ETH_ALEN];
-	void *data, *end;
 	__u32 i;
 
-	ctx_data(c, &data, &end);
-	if (data + sizeof(macs) <= end)
-		eth = packet_words(data);
-	else
-		eth = macs;
+	eth = ctx_view(c, offsetof(struct ethhdr, h_dest), macs, sizeof(macs));
+	if (!eth)
+		return -1;
 	for (i = 0; i < ETH_ALEN / 2; i++) {
 		eth[i] = dst[i];
 		eth[ETH_ALEN / 2 + i] = src[i];
 	}
-	if (eth == macs)
-		return ctx_store(c, offsetof(struct ethhdr, h_dest), macs,
-				 sizeof(macs)) ? -1 : 0;
-	return 0;
+	return ctx_view_store(c, offsetof(struct ethhdr, h_dest), eth, macs,
+			      sizeof(macs));
 }
 
 #endif /* SHARENAT_BPF_REWRITE_H */
