@@ -282,6 +282,25 @@ static void put_fresh_neighbour(struct env *e, __be32 addr)
 	put(e->sn->maps.neighbours, &key, &value);
 }
 
+/* A program under test behind the restore wrapper of its hook: the
+ * wrapper alone first (its tail-call slot empty), then with prog_fd in the
+ * slot, whose every run must return want. */
+static void measure_behind_restore(struct env *e, bool xdp, int prog_fd,
+				   const uint8_t *frame, int repeat,
+				   int rounds, __u32 want, const char *what,
+				   struct result *restore,
+				   struct result *with)
+{
+	int wrapper = bpf_program__fd(xdp ? e->b->progs.restore_xdp :
+					    e->b->progs.restore_tc);
+
+	set_target(e, xdp, -1);
+	*restore = measure(wrapper, frame, repeat, rounds,
+			   xdp ? XDP_PASS : TC_ACT_OK, "restore only");
+	set_target(e, xdp, prog_fd);
+	*with = measure(wrapper, frame, repeat, rounds, want, what);
+}
+
 static void run_once(int prog_fd, const uint8_t *frame, __u32 want,
 		     const char *what)
 {
@@ -304,7 +323,6 @@ int cmd_prog(int argc, char **argv)
 	__u64 before, created;
 	__u32 one = TEST_IFINDEX;
 	int egress_fd, ingress_fd, xdp_fd, xdp_egress_fd, restore_tc;
-	int restore_xdp;
 
 	if ((new_repeat + 0ull) * (rounds + 1) > 30000)
 		die("--new-repeat x (rounds + 1) must stay below 30000 flows");
@@ -315,7 +333,6 @@ int cmd_prog(int argc, char **argv)
 	xdp_fd = bpf_program__fd(e.sn->progs.sharenat_xdp_ingress);
 	xdp_egress_fd = bpf_program__fd(e.sn->progs.sharenat_xdp_egress);
 	restore_tc = bpf_program__fd(e.b->progs.restore_tc);
-	restore_xdp = bpf_program__fd(e.b->progs.restore_xdp);
 
 	build_udp(egress, mac_host, mac_sbx, htonl(SBX_BASE),
 		  parse_addr(SERVER_ADDR), SANDBOX_PORT, SERVER_PORT, 64);
@@ -327,13 +344,10 @@ int cmd_prog(int argc, char **argv)
 	/* Established egress: the flow exists after one run. */
 	run_once(egress_fd, egress, TC_ACT_REDIRECT, "egress, first packet");
 	set_restore(&e, egress, VARY_NONE, 0, 0, 0);
-	set_target(&e, false, -1);
-	restore = measure(restore_tc, egress, repeat, rounds, TC_ACT_OK,
-			  "restore only");
-	set_target(&e, false, egress_fd);
 	before = counter_sum(&e, COUNTER_FLOW_CREATED);
-	with = measure(restore_tc, egress, repeat, rounds, TC_ACT_REDIRECT,
-		       "established egress");
+	measure_behind_restore(&e, false, egress_fd, egress, repeat, rounds,
+			       TC_ACT_REDIRECT, "established egress", &restore,
+			       &with);
 	if (counter_sum(&e, COUNTER_FLOW_CREATED) != before)
 		die("established egress made new flows");
 	print_result("egress", with, restore, floor_tc);
@@ -343,13 +357,10 @@ int cmd_prog(int argc, char **argv)
 	put(e.sn->maps.xdp_devices, &one, &one);
 	put_fresh_neighbour(&e, parse_addr(SERVER_ADDR));
 	set_restore(&e, egress, VARY_NONE, 0, 0, 0);
-	set_target(&e, true, -1);
-	restore = measure(restore_xdp, egress, repeat, rounds, XDP_PASS,
-			  "restore only (XDP)");
-	set_target(&e, true, xdp_egress_fd);
 	before = counter_sum(&e, COUNTER_EGRESS_XDP_FAST_PATH);
-	with = measure(restore_xdp, egress, repeat, rounds, XDP_REDIRECT,
-		       "established egress (XDP)");
+	measure_behind_restore(&e, true, xdp_egress_fd, egress, repeat, rounds,
+			       XDP_REDIRECT, "established egress (XDP)",
+			       &restore, &with);
 	if (counter_sum(&e, COUNTER_EGRESS_XDP_FAST_PATH) == before)
 		die("established egress at XDP left every packet to tc");
 	print_result("xdp_egress", with, restore, floor_xdp);
@@ -366,12 +377,9 @@ int cmd_prog(int argc, char **argv)
 	build_udp(ingress, mac_shared, mac_customer, parse_addr(SERVER_ADDR),
 		  flow.nat_addr, SERVER_PORT, ntohs(flow.nat_port), 64);
 	set_restore(&e, ingress, VARY_NONE, 0, 0, 0);
-	set_target(&e, false, -1);
-	restore = measure(restore_tc, ingress, repeat, rounds, TC_ACT_OK,
-			  "restore only");
-	set_target(&e, false, ingress_fd);
-	with = measure(restore_tc, ingress, repeat, rounds, TC_ACT_REDIRECT,
-		       "established ingress");
+	measure_behind_restore(&e, false, ingress_fd, ingress, repeat, rounds,
+			       TC_ACT_REDIRECT, "established ingress",
+			       &restore, &with);
 	print_result("ingress", with, restore, floor_tc);
 
 	/* Established ingress at XDP, to a sandbox that takes XDP frames (a
@@ -383,12 +391,9 @@ int cmd_prog(int argc, char **argv)
 	put(e.sn->maps.sandboxes, &sbx.addr, &sbx);
 	put(e.sn->maps.xdp_devices, &one, &one);
 	set_restore(&e, ingress, VARY_NONE, 0, 0, 0);
-	set_target(&e, true, -1);
-	restore = measure(restore_xdp, ingress, repeat, rounds, XDP_PASS,
-			  "restore only (XDP)");
-	set_target(&e, true, xdp_fd);
-	with = measure(restore_xdp, ingress, repeat, rounds, XDP_REDIRECT,
-		       "established ingress (XDP)");
+	measure_behind_restore(&e, true, xdp_fd, ingress, repeat, rounds,
+			       XDP_REDIRECT, "established ingress (XDP)",
+			       &restore, &with);
 	print_result("xdp_ingress", with, restore, floor_xdp);
 	sbx.xdp_frames = 0;
 	put(e.sn->maps.sandboxes, &sbx.addr, &sbx);
