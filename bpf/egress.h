@@ -100,7 +100,7 @@ static __always_inline int refuse_new_flow(struct __sk_buff *skb,
 /* A new flow's first packet: find where it goes and make the pair. */
 static __always_inline struct flow *
 new_egress_flow(const struct packet *pkt, struct sandbox *sbx,
-		const struct flow_key *key, enum counter *why)
+		const struct flow_key *key, __u64 now, enum counter *why)
 {
 	const struct attachment *att;
 	const struct function *fn;
@@ -123,7 +123,7 @@ new_egress_flow(const struct packet *pkt, struct sandbox *sbx,
 		*why = COUNTER_DROP_NO_ROUTE;
 		return NULL;
 	}
-	return flow_create(pkt, sbx, fn, att, next_hop, key, why);
+	return flow_create(pkt, sbx, fn, att, next_hop, key, now, why);
 }
 
 /*
@@ -135,7 +135,7 @@ new_egress_flow(const struct packet *pkt, struct sandbox *sbx,
  */
 static __always_inline int hairpin(const struct nat_ctx *c,
 				   const struct packet *pkt,
-				   const struct flow *flow)
+				   const struct flow *flow, __u64 now)
 {
 	struct flow_key key = {
 		.src_addr = flow->nat_addr,
@@ -154,7 +154,7 @@ static __always_inline int hairpin(const struct nat_ctx *c,
 	sbx = bpf_map_lookup_elem(&sandboxes, &target->nat_addr);
 	if (!sbx || sbx->ifindex != target->ifindex)
 		return drop(COUNTER_DROP_STALE_FLOW);
-	flow_touch(target, pkt, bpf_ktime_get_coarse_ns());
+	flow_touch(target, pkt, now);
 	count_function(sbx->function_id, FUNCTION_PACKETS_IN);
 	if (rewrite_addr(c, pkt, IP_DADDR_OFF, pkt->dst_addr,
 			 target->nat_addr, false) ||
@@ -288,6 +288,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	__be32 gateway = bpf_htonl(SHARENAT_GATEWAY_ADDR);
 	__be16 ip_id = 0;
 	__u32 mtu;
+	__u64 now;
 
 	parsed = parse_packet(&c, &pkt);
 	switch (parsed) {
@@ -323,10 +324,13 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	if (parsed == PARSE_LATER_FRAGMENT)
 		return egress_later_fragment(&c, &pkt);
 
+	/* Read once: a new flow, its first packet's touch and a hairpin
+	 * all take this time. */
+	now = bpf_ktime_get_coarse_ns();
 	flow_key_of(&pkt, FLOW_EGRESS, 0, &key);
 	flow = bpf_map_lookup_elem(&flows, &key);
 	if (!flow) {
-		flow = new_egress_flow(&pkt, sbx, &key, &why);
+		flow = new_egress_flow(&pkt, sbx, &key, now, &why);
 		if (!flow) {
 			count_refused(sbx);
 			count(why);
@@ -348,10 +352,10 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 				      ICMP_FRAG_NEEDED, bpf_htonl(mtu),
 				      gateway);
 	}
-	if (egress_translate(&c, &pkt, sbx, flow, bpf_ktime_get_coarse_ns()))
+	if (egress_translate(&c, &pkt, sbx, flow, now))
 		return TC_ACT_SHOT;
 	if (flow->hairpin)
-		return hairpin(&c, &pkt, flow);
+		return hairpin(&c, &pkt, flow, now);
 	if (!ip_id_is_atomic(&pkt)) {
 		ip_id = ip_id_next();
 		if (ip_id_rewrite(&c, &pkt, ip_id))

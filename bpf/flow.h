@@ -395,14 +395,14 @@ static __always_inline int sweeper_init(void)
 /* A new flow's ticket. Without one the flow would never expire, so it is
  * not kept: false, with the pair removed again. */
 static __always_inline bool flow_enqueue_new(const struct flow_key *key,
-					     struct flow *egress)
+					     struct flow *egress, __u64 now)
 {
 	struct sweeper *sweeper;
 	__u32 zero = 0;
 
 	sweeper = bpf_map_lookup_elem(&expiry_sweeper, &zero);
 	if (sweeper &&
-	    !expiry_enqueue(sweeper, key, bpf_ktime_get_coarse_ns(),
+	    !expiry_enqueue(sweeper, key, now,
 			    SHARENAT_EXPIRY_QUEUE_HEADROOM))
 		return true;
 	flow_remove(key, egress);
@@ -694,9 +694,9 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 static __always_inline struct flow *
 flow_insert_pair(const struct packet *pkt, struct sandbox *sbx,
 		 const struct attachment *att, __u32 quota, __be32 next_hop,
-		 const struct flow_key *egress_key, enum counter *why)
+		 const struct flow_key *egress_key, __u64 now,
+		 enum counter *why)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
 	struct flow reverse = {
 		.nat_addr = pkt->src_addr,
 		.nat_port = pkt->src_port,
@@ -741,13 +741,14 @@ flow_insert_pair(const struct packet *pkt, struct sandbox *sbx,
 
 /*
  * Make the pair of entries for a new flow from a sandbox, after the
- * function's security group and the sandbox's port quota let it. Returns
- * the egress entry, or NULL with *why set to the counter that says why.
+ * function's security group and the sandbox's port quota let it, at now
+ * (the coarse clock the packet's program read). Returns the egress entry,
+ * or NULL with *why set to the counter that says why.
  */
 static __always_inline struct flow *
 flow_create(const struct packet *pkt, struct sandbox *sbx,
 	    const struct function *fn, const struct attachment *att,
-	    __be32 next_hop, const struct flow_key *egress_key,
+	    __be32 next_hop, const struct flow_key *egress_key, __u64 now,
 	    enum counter *why)
 {
 	struct flow *flow;
@@ -760,7 +761,7 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 	/* 0: a function written without a quota gets the default one. */
 	flow = flow_insert_pair(pkt, sbx, att,
 				fn->port_quota ?: SHARENAT_DEFAULT_PORT_QUOTA,
-				next_hop, egress_key, why);
+				next_hop, egress_key, now, why);
 	if (!flow) {
 		if (*why == COUNTER_DROP_NO_PORT)
 			count_function(fn->id, FUNCTION_DROP_NO_PORT);
@@ -768,7 +769,7 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 			count_function(fn->id, FUNCTION_DROP_PORT_QUOTA);
 		return NULL;
 	}
-	if (!flow_enqueue_new(egress_key, flow)) {
+	if (!flow_enqueue_new(egress_key, flow, now)) {
 		*why = COUNTER_DROP_FLOW_TABLE_FULL;
 		return NULL;
 	}
