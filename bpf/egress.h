@@ -97,7 +97,7 @@ static __always_inline int refuse_new_flow(struct __sk_buff *skb,
 			      bpf_htonl(SHARENAT_GATEWAY_ADDR));
 }
 
-/* A new flow's first packet: find where it goes and make the pair. */
+/* A new flow's first packet: find where it goes and make the flow. */
 static __always_inline struct flow *
 new_egress_flow(const struct packet *pkt, struct sandbox *sbx,
 		const struct flow_key *key, __u64 now, enum counter *why)
@@ -137,28 +137,22 @@ static __always_inline int hairpin(const struct nat_ctx *c,
 				   const struct packet *pkt,
 				   const struct flow *flow, __u64 now)
 {
-	struct flow_key key = {
-		.src_addr = flow->nat_addr,
-		.dst_addr = pkt->dst_addr,
-		.src_port = flow->nat_port,
-		.dst_port = pkt->dst_port,
-		.proto = pkt->proto,
-		.direction = FLOW_INGRESS,
-		.attachment = flow->ifindex,
-	};
-	struct flow *target = bpf_map_lookup_elem(&flows, &key);
+	struct flow_key key;
+	struct flow *target = flow_of_reply(flow->ifindex, pkt->proto,
+					    flow->nat_addr, flow->nat_port,
+					    pkt->dst_addr, pkt->dst_port, &key);
 	struct sandbox *sbx;
 
 	if (!target)
 		return drop(COUNTER_DROP_HAIRPIN_NO_FLOW);
-	sbx = bpf_map_lookup_elem(&sandboxes, &target->nat_addr);
-	if (!sbx || sbx->ifindex != target->ifindex)
+	sbx = bpf_map_lookup_elem(&sandboxes, &key.src_addr);
+	if (!sbx || sbx->ifindex != target->sandbox_ifindex)
 		return drop(COUNTER_DROP_STALE_FLOW);
-	flow_touch(target, pkt, now);
+	flow_touch(target, pkt, now, false);
 	count_function(sbx->function_id, FUNCTION_PACKETS_IN);
-	if (rewrite_addr(c, pkt, IP_DADDR_OFF, pkt->dst_addr,
-			 target->nat_addr, false) ||
-	    rewrite_port(c, pkt, false, pkt->dst_port, target->nat_port) ||
+	if (rewrite_addr(c, pkt, IP_DADDR_OFF, pkt->dst_addr, key.src_addr,
+			 false) ||
+	    rewrite_port(c, pkt, false, pkt->dst_port, key.src_port) ||
 	    rewrite_macs(c, sbx->mac, sbx->host_mac))
 		return drop(COUNTER_DROP_MALFORMED);
 	count(COUNTER_HAIRPINNED);
@@ -175,19 +169,20 @@ static __always_inline int hairpin_icmp_error(const struct nat_ctx *c,
 					      const struct flow *flow)
 {
 	struct icmp_inner turned = *in;
+	struct flow_key key;
 	struct sandbox *sbx;
 	struct flow *target;
 
 	turned.dst_addr = flow->nat_addr;
 	turned.dst_port = flow->nat_port;
-	target = icmp_error_ingress_flow(&turned, flow->ifindex);
+	target = icmp_error_ingress_flow(&turned, flow->ifindex, &key);
 	if (!target)
 		return drop(COUNTER_DROP_ICMP_ERROR_NO_FLOW);
-	sbx = bpf_map_lookup_elem(&sandboxes, &target->nat_addr);
-	if (!sbx || sbx->ifindex != target->ifindex)
+	sbx = bpf_map_lookup_elem(&sandboxes, &key.src_addr);
+	if (!sbx || sbx->ifindex != target->sandbox_ifindex)
 		return drop(COUNTER_DROP_STALE_FLOW);
 	if (translate_icmp_error(c, pkt, &turned, true, IP_DADDR_OFF,
-				 target->nat_addr, target->nat_port, false) ||
+				 key.src_addr, key.src_port, false) ||
 	    rewrite_macs(c, sbx->mac, sbx->host_mac))
 		return drop(COUNTER_DROP_MALFORMED);
 	count(COUNTER_HAIRPINNED);
@@ -261,7 +256,7 @@ static __always_inline int egress_translate(const struct nat_ctx *c,
 					    const struct sandbox *sbx,
 					    struct flow *flow, __u64 now)
 {
-	flow_touch(flow, pkt, now);
+	flow_touch(flow, pkt, now, true);
 	count_function(sbx->function_id, FUNCTION_PACKETS_OUT);
 	if (rewrite_addr(c, pkt, IP_SADDR_OFF, pkt->src_addr, flow->nat_addr,
 			 true) ||
@@ -327,7 +322,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	/* Read once: a new flow, its first packet's touch and a hairpin
 	 * all take this time. */
 	now = bpf_ktime_get_coarse_ns();
-	flow_key_of(&pkt, FLOW_EGRESS, 0, &key);
+	flow_key_of(&pkt, &key);
 	flow = bpf_map_lookup_elem(&flows, &key);
 	if (!flow) {
 		flow = new_egress_flow(&pkt, sbx, &key, now, &why);
@@ -337,7 +332,13 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 			return refuse_new_flow(skb, &pkt, why);
 		}
 	}
-	/* See flow_insert_pair: a hairpin flow takes whole datagrams. */
+	/* A flow an earlier sandbox at this address left (its del died
+	 * before its flows went, and no repair ran since): its replies are
+	 * refused as stale, and its way out is not this sandbox's to take,
+	 * it may lead into another tenant's network. */
+	if (flow->sandbox_ifindex != skb->ifindex)
+		return drop(COUNTER_DROP_STALE_FLOW);
+	/* See flow_insert_new: a hairpin flow takes whole datagrams. */
 	if (flow->hairpin && pkt.fragment != FRAGMENT_NONE)
 		return drop(COUNTER_DROP_UNSUPPORTED);
 	if (!flow->hairpin && too_big_for(&c, &pkt, flow->ifindex, &mtu)) {

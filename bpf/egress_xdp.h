@@ -111,9 +111,10 @@ static __always_inline int nat_egress_xdp(struct xdp_md *xdp)
 	sbx = bpf_map_lookup_elem(&sandboxes, &pkt.src_addr);
 	if (!sbx || sbx->ifindex != xdp->ingress_ifindex)
 		goto to_tc;
-	flow_key_of(&pkt, FLOW_EGRESS, 0, &key);
+	flow_key_of(&pkt, &key);
 	flow = bpf_map_lookup_elem(&flows, &key);
-	if (!flow || flow->hairpin)
+	if (!flow || flow->hairpin ||
+	    flow->sandbox_ifindex != xdp->ingress_ifindex)
 		goto to_tc;
 	out = flow->ifindex;
 	now = bpf_ktime_get_coarse_ns();

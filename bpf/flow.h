@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Flows: the NAT binding made on a flow's first packet. A flow is two
- * entries of map `flows`, egress and ingress, inserted and removed as a
- * pair: the reverse (ingress) entry is inserted first because its key is
- * what makes a shared port unique, and it is removed again if the egress
- * entry cannot follow, so no half-inserted flow survives. Expiry, too,
- * removes both: the sweeper, a timer of its own, looks at every flow about
- * once a second through `expiry_queue` and deletes the pair once the flow
- * has been idle for its timeout, with no process running.
+ * Flows: the NAT binding made on a flow's first packet. A flow is one
+ * entry of map `flows`, keyed by its sandbox side. A reply finds it
+ * through the owner of the shared endpoint it is sent to: the mapping
+ * that holds the port (`ports`), or under endpoint-dependent mapping the
+ * flow's own `replies` entry, which is reserved before the flow is
+ * inserted because its key is what makes a shared port unique there. The
+ * sweeper, a timer of its own, looks at every flow about once a second
+ * through `expiry_queue` and removes it once it has been idle for its
+ * timeout, with no process running.
  */
 #ifndef SHARENAT_BPF_FLOW_H
 #define SHARENAT_BPF_FLOW_H
@@ -22,12 +23,9 @@
 #define COARSE_CLOCK_LAG_NS (10 * 1000 * 1000ull)
 #define PORT_HOLD_NS ((__u64)SHARENAT_PORT_HOLD_SECONDS * NSEC_PER_SEC)
 
-/* The packet as a flow key: egress keys are the sandbox side and need no
- * attachment (sandbox addresses are unique on a host); ingress keys are
- * scoped by the attachment they arrived on. */
+/* A sandbox's packet as the key of its flow. */
 static __always_inline void flow_key_of(const struct packet *pkt,
-					enum flow_direction direction,
-					__u32 attachment, struct flow_key *key)
+					struct flow_key *key)
 {
 	__builtin_memset(key, 0, sizeof(*key));
 	key->src_addr = pkt->src_addr;
@@ -35,26 +33,41 @@ static __always_inline void flow_key_of(const struct packet *pkt,
 	key->src_port = pkt->src_port;
 	key->dst_port = pkt->dst_port;
 	key->proto = pkt->proto;
-	key->direction = direction;
-	key->attachment = attachment;
 }
 
-/* A packet of the flow went through at now, read off the coarse clock
- * (the same monotonic time, to the tick): enough for timeouts counted in
- * seconds, and a fraction of a precise read's cost on every packet. */
-static __always_inline void flow_touch(struct flow *flow,
-				       const struct packet *pkt, __u64 now)
+static __always_inline __u8 tcp_seen_of(const struct packet *pkt)
 {
-	flow->last_seen_ns = now;
-	flow->packets += 1;
+	__u8 seen = 0;
+
 	if (pkt->proto != IPPROTO_TCP)
-		return;
+		return 0;
 	if (pkt->tcp_flags & TCP_FLAG_SYN)
-		flow->tcp_seen |= FLOW_SEEN_SYN;
+		seen |= FLOW_SEEN_SYN;
 	if (pkt->tcp_flags & TCP_FLAG_FIN)
-		flow->tcp_seen |= FLOW_SEEN_FIN;
+		seen |= FLOW_SEEN_FIN;
 	if (pkt->tcp_flags & TCP_FLAG_RST)
-		flow->tcp_seen |= FLOW_SEEN_RST;
+		seen |= FLOW_SEEN_RST;
+	return seen;
+}
+
+/* A packet of the flow went through at now, out (sandbox -> customer) or
+ * in, read off the coarse clock (the same monotonic time, to the tick):
+ * enough for timeouts counted in seconds, and a fraction of a precise
+ * read's cost on every packet. */
+static __always_inline void flow_touch(struct flow *flow,
+				       const struct packet *pkt, __u64 now,
+				       bool out)
+{
+	__u8 seen = tcp_seen_of(pkt);
+
+	flow->last_seen_ns = now;
+	if (out) {
+		flow->packets_out += 1;
+		flow->tcp_seen_out |= seen;
+	} else {
+		flow->packets_in += 1;
+		flow->tcp_seen_in |= seen;
+	}
 }
 
 static __always_inline void count_function(__u32 function_id,
@@ -87,8 +100,7 @@ attachment_timeouts(const struct attachment *att)
 /* Idle timeout of a flow through att, from its protocol and TCP state. */
 static __always_inline __u64 attachment_timeout_ns(const struct attachment *att,
 						   const struct flow_key *key,
-						   const struct flow *egress,
-						   const struct flow *ingress)
+						   const struct flow *flow)
 {
 	struct flow_timeouts t = attachment_timeouts(att);
 	__u32 seconds;
@@ -97,28 +109,8 @@ static __always_inline __u64 attachment_timeout_ns(const struct attachment *att,
 		seconds = t.udp;
 	else if (key->proto == IPPROTO_ICMP)
 		seconds = t.icmp;
-	else if (flow_tcp_state(egress->tcp_seen,
-				ingress ? ingress->tcp_seen : 0) ==
+	else if (flow_tcp_state(flow->tcp_seen_out, flow->tcp_seen_in) ==
 		 TCP_STATE_ESTABLISHED)
-		seconds = t.tcp_established;
-	else
-		seconds = t.tcp_transitory;
-	return (__u64)seconds * NSEC_PER_SEC;
-}
-
-/* The shortest idle timeout a flow of this protocol can have through att,
- * whatever its TCP state. */
-static __always_inline __u64 attachment_timeout_floor_ns(
-	const struct attachment *att, __u8 proto)
-{
-	struct flow_timeouts t = attachment_timeouts(att);
-	__u32 seconds;
-
-	if (proto == IPPROTO_UDP)
-		seconds = t.udp;
-	else if (proto == IPPROTO_ICMP)
-		seconds = t.icmp;
-	else if (t.tcp_established < t.tcp_transitory)
 		seconds = t.tcp_established;
 	else
 		seconds = t.tcp_transitory;
@@ -182,73 +174,116 @@ static __always_inline void mapping_put(struct sandbox *sbx,
 }
 
 /* A flow is gone: give back what it held. Under endpoint-independent
- * mapping that is one use of its mapping (mapping_put); otherwise the
- * flow's own port. */
+ * mapping that is one use of its mapping (mapping_put, with hold as
+ * there); under endpoint-dependent mapping, its reply key and its own
+ * port. */
 static __always_inline void flow_release(const struct flow_key *key,
-					 const struct flow *egress)
+					 const struct flow *flow, bool hold)
 {
 	struct sandbox *sbx = bpf_map_lookup_elem(&sandboxes, &key->src_addr);
 	struct mapping_key mkey;
+	struct reply_key rkey;
 	struct mapping *m;
 
-	mapping_key_of(key, egress->ifindex, &mkey);
+	if (flow->dependent) {
+		reply_key_of(key, flow, &rkey);
+		bpf_map_delete_elem(&replies, &rkey);
+		release_port(sbx);
+		return;
+	}
+	mapping_key_of(key, flow->ifindex, &mkey);
 	m = bpf_map_lookup_elem(&mappings, &mkey);
 	if (m)
-		mapping_put(sbx, &mkey, m, true);
+		mapping_put(sbx, &mkey, m, hold);
 	else
 		release_port(sbx);
 }
 
-/* Remove both entries of the flow whose egress entry this is, and give
- * back what it held. */
+/* Remove the flow and give back what it held (hold: see mapping_put). */
 static __always_inline void flow_remove(const struct flow_key *key,
-					struct flow *egress)
+					struct flow *flow, bool hold)
 {
-	struct flow_key reverse;
-
-	flow_reverse_key(key, egress, &reverse);
-	flow_release(key, egress);
-	bpf_map_delete_elem(&flows, &reverse);
+	flow_release(key, flow, hold);
 	bpf_map_delete_elem(&flows, key);
 }
 
-/* Remove the pair if the flow has been idle for its timeout. Returns
- * false when it did, true when the flow lives on. */
+/* Remove the flow if it has been idle for its timeout. Returns false when
+ * it did, true when the flow lives on. */
 static __always_inline bool flow_live_or_expire(const struct flow_key *key,
-						struct flow *egress, __u64 now)
+						struct flow *flow, __u64 now)
 {
-	__u32 attachment = egress->ifindex;
+	__u32 attachment = flow->ifindex;
 	const struct attachment *att =
 		bpf_map_lookup_elem(&attachments, &attachment);
-	struct flow_key reverse;
-	struct flow *ingress;
-	__u64 last, timeout = 0;
+	__u64 last = flow->last_seen_ns, timeout = 0;
 
-	/* A packet out within the shortest timeout the flow could have
-	 * shows it live, whatever came back: the reverse entry, a cache
-	 * miss in a large table, is then not read. */
-	if (att && now - egress->last_seen_ns <
-		       attachment_timeout_floor_ns(att, key->proto))
-		return true;
-	flow_reverse_key(key, egress, &reverse);
-	ingress = bpf_map_lookup_elem(&flows, &reverse);
-	last = egress->last_seen_ns;
-	if (ingress && ingress->last_seen_ns > last)
-		last = ingress->last_seen_ns;
 	/* last_seen_ns is read off the coarse clock, which lags the
 	 * precise one by up to a tick: without that much more, a flow could
 	 * go that much before its timeout. A detached flow goes now. */
 	if (att)
-		timeout = attachment_timeout_ns(att, key, egress, ingress) +
+		timeout = attachment_timeout_ns(att, key, flow) +
 			  COARSE_CLOCK_LAG_NS;
 	if (now < last || now - last < timeout)
 		return true;
-	flow_remove(key, egress);
+	flow_remove(key, flow, true);
 	count(COUNTER_FLOW_EXPIRED);
 	return false;
 }
 
-/* Queue a ticket for the flow whose egress key this is, due a fixed
+/* Is flow the one a reply sent to shared_addr:shared_port on attachment
+ * answers? The owner's flow to that remote may have gone out elsewhere. */
+static __always_inline bool flow_answers(const struct flow *flow,
+					 __u32 attachment, __be32 shared_addr,
+					 __be16 shared_port)
+{
+	return flow && flow->ifindex == attachment &&
+	       flow->nat_addr == shared_addr && flow->nat_port == shared_port;
+}
+
+/*
+ * The flow a reply answers: remote_addr:remote_port -> shared_addr:
+ * shared_port of proto, arrived on attachment (ICMP echo: the identifier
+ * in shared_port, remote_port 0). The shared endpoint's owner is its
+ * mapping's sandbox endpoint (`ports`), or under endpoint-dependent
+ * mapping the one `replies` names for this remote. Fills *key, the flow's
+ * key (its sandbox side); NULL for an unsolicited packet.
+ */
+static __always_inline struct flow *
+flow_of_reply(__u32 attachment, __u8 proto, __be32 remote_addr,
+	      __be16 remote_port, __be32 shared_addr, __be16 shared_port,
+	      struct flow_key *key)
+{
+	const struct mapping_key *owner;
+	const struct port_hold *hold;
+	struct reply_key rkey;
+	struct port_key pkey;
+	struct flow *flow;
+
+	port_key_of(attachment, shared_addr, shared_port, proto, &pkey);
+	hold = bpf_map_lookup_elem(&ports, &pkey);
+	if (hold) {
+		flow_key_of_owner(&hold->owner, remote_addr, remote_port, key);
+		flow = bpf_map_lookup_elem(&flows, key);
+		if (flow_answers(flow, attachment, shared_addr, shared_port))
+			return flow;
+	}
+	__builtin_memset(&rkey, 0, sizeof(rkey));
+	rkey.attachment = attachment;
+	rkey.remote_addr = remote_addr;
+	rkey.shared_addr = shared_addr;
+	rkey.remote_port = remote_port;
+	rkey.shared_port = shared_port;
+	rkey.proto = proto;
+	owner = bpf_map_lookup_elem(&replies, &rkey);
+	if (!owner)
+		return NULL;
+	flow_key_of_owner(owner, remote_addr, remote_port, key);
+	flow = bpf_map_lookup_elem(&flows, key);
+	return flow_answers(flow, attachment, shared_addr, shared_port) ?
+		       flow : NULL;
+}
+
+/* Queue a ticket for the flow with this key, due a fixed
  * SHARENAT_EXPIRY_RECHECK_MS from now, leaving headroom tickets free (a
  * new flow leaves the sweeper's; the sweeper's own take none). 0, or -1
  * when the queue has no room. */
@@ -301,23 +336,23 @@ static __always_inline bool ticket_take_due(void *queue, void *ticket,
 static long sweep_ticket(__u32 index, struct sweep *sweep)
 {
 	struct expiry_ticket ticket;
-	struct flow *egress;
+	struct flow *flow;
 
 	(void)index;
 	if (!ticket_take_due(&expiry_queue, &ticket, &ticket.due_ns,
 			     sweep->now))
 		return 1;
 	__sync_fetch_and_sub(&sweep->sweeper->queued, 1);
-	egress = bpf_map_lookup_elem(&flows, &ticket.key);
-	if (!egress)
+	flow = bpf_map_lookup_elem(&flows, &ticket.key);
+	if (!flow)
 		return 0;
 	count(COUNTER_EXPIRY_CHECKED);
 	/* The ticket just taken out left room for this one (new flows
 	 * leave headroom); a flow that could not have one would never
 	 * expire, so it goes now instead. */
-	if (flow_live_or_expire(&ticket.key, egress, sweep->now) &&
+	if (flow_live_or_expire(&ticket.key, flow, sweep->now) &&
 	    expiry_enqueue(sweep->sweeper, &ticket.key, sweep->now, 0))
-		flow_remove(&ticket.key, egress);
+		flow_remove(&ticket.key, flow, true);
 	return 0;
 }
 
@@ -393,9 +428,10 @@ static __always_inline int sweeper_init(void)
 }
 
 /* A new flow's ticket. Without one the flow would never expire, so it is
- * not kept: false, with the pair removed again. */
+ * not kept: false, with the flow removed again, and a mapping it made
+ * with it (its packet is refused, so none went out by it). */
 static __always_inline bool flow_enqueue_new(const struct flow_key *key,
-					     struct flow *egress, __u64 now)
+					     struct flow *flow, __u64 now)
 {
 	struct sweeper *sweeper;
 	__u32 zero = 0;
@@ -405,7 +441,7 @@ static __always_inline bool flow_enqueue_new(const struct flow_key *key,
 	    !expiry_enqueue(sweeper, key, now,
 			    SHARENAT_EXPIRY_QUEUE_HEADROOM))
 		return true;
-	flow_remove(key, egress);
+	flow_remove(key, flow, false);
 	return false;
 }
 
@@ -468,68 +504,69 @@ static __always_inline __u16 candidate_port(__u32 n, __u16 own_port,
 
 enum insert_result {
 	INSERTED,
-	PORT_TAKEN,		/* the reply key is another flow's */
 	FLOW_EXISTS,		/* another CPU made this very flow first */
 	TABLE_FULL,
 };
 
-/* Insert both entries of a flow whose shared endpoint is in forward. */
 static __always_inline enum insert_result
-flow_insert_entries(const struct flow_key *egress_key,
-		    const struct flow *forward, const struct flow *reverse)
+flow_insert(const struct flow_key *key, const struct flow *flow)
 {
-	struct flow_key reply_key;
-	long err;
+	long err = bpf_map_update_elem(&flows, key, flow, BPF_NOEXIST);
 
-	flow_reverse_key(egress_key, forward, &reply_key);
-	err = bpf_map_update_elem(&flows, &reply_key, reverse, BPF_NOEXIST);
-	if (err)
-		return err == -EEXIST ? PORT_TAKEN : TABLE_FULL;
-	err = bpf_map_update_elem(&flows, egress_key, forward, BPF_NOEXIST);
-	if (err) {
-		bpf_map_delete_elem(&flows, &reply_key);
-		return err == -EEXIST ? FLOW_EXISTS : TABLE_FULL;
-	}
-	return INSERTED;
+	if (!err)
+		return INSERTED;
+	return err == -EEXIST ? FLOW_EXISTS : TABLE_FULL;
 }
 
 /* Endpoint-dependent mapping: each flow takes the first shared port whose
- * reply key is free, so a port serves many remotes. */
+ * reply key is free (`replies`), so a port serves many remotes. */
 static __always_inline struct flow *
 flow_insert_dependent(const struct packet *pkt, struct sandbox *sbx,
 		      const struct attachment *att, __u32 quota,
-		      const struct flow_key *egress_key, struct flow *forward,
-		      const struct flow *reverse, enum counter *why)
+		      const struct flow_key *key, struct flow *made,
+		      enum counter *why)
 {
 	__u32 start = bpf_get_prandom_u32();
 	__u16 own_port = bpf_ntohs(pkt->src_port);
+	struct mapping_key owner;
+	struct reply_key rkey;
 	__u32 addr_index, n;
+	long err;
 
 	/* Every flow takes a port of its own here. */
 	if (sbx->ports_in_use >= quota) {
 		*why = COUNTER_DROP_PORT_QUOTA;
 		return NULL;
 	}
+	mapping_key_of(key, att->ifindex, &owner);
 	for (addr_index = 0; addr_index < SHARENAT_MAX_SHARED_ADDRS;
 	     addr_index++) {
 		if (addr_index >= att->shared_addr_count)
 			break;
-		forward->nat_addr = att->shared_addrs[addr_index];
+		made->nat_addr = att->shared_addrs[addr_index];
 		for (n = 0; n < SHARENAT_PORT_PROBES; n++) {
-			forward->nat_port = bpf_htons(
+			made->nat_port = bpf_htons(
 				candidate_port(n, own_port, start, att));
-			switch (flow_insert_entries(egress_key, forward,
-						    reverse)) {
-			case INSERTED:
-				__sync_fetch_and_add(&sbx->ports_in_use, 1);
-				return bpf_map_lookup_elem(&flows, egress_key);
-			case FLOW_EXISTS:
-				return bpf_map_lookup_elem(&flows, egress_key);
-			case TABLE_FULL:
+			reply_key_of(key, made, &rkey);
+			err = bpf_map_update_elem(&replies, &rkey, &owner,
+						  BPF_NOEXIST);
+			if (err == -EEXIST)
+				continue;
+			if (err) {
 				*why = COUNTER_DROP_FLOW_TABLE_FULL;
 				return NULL;
+			}
+			switch (flow_insert(key, made)) {
+			case INSERTED:
+				__sync_fetch_and_add(&sbx->ports_in_use, 1);
+				return bpf_map_lookup_elem(&flows, key);
+			case FLOW_EXISTS:
+				bpf_map_delete_elem(&replies, &rkey);
+				return bpf_map_lookup_elem(&flows, key);
 			default:
-				break;
+				bpf_map_delete_elem(&replies, &rkey);
+				*why = COUNTER_DROP_FLOW_TABLE_FULL;
+				return NULL;
 			}
 		}
 	}
@@ -632,16 +669,15 @@ static __always_inline void mapping_unuse(struct sandbox *sbx,
 static __always_inline struct flow *
 flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 			const struct attachment *att, __u32 quota,
-			const struct flow_key *egress_key,
-			struct flow *forward, const struct flow *reverse,
+			const struct flow_key *key, struct flow *made,
 			enum counter *why)
 {
 	struct mapping_key mkey;
-	struct mapping made;
+	struct mapping mapped;
 	struct mapping *m;
 	bool counted = false;
 
-	mapping_key_of(egress_key, att->ifindex, &mkey);
+	mapping_key_of(key, att->ifindex, &mkey);
 	m = bpf_map_lookup_elem(&mappings, &mkey);
 	if (!m) {
 		/* Only a new mapping takes a port: a flow from an endpoint
@@ -650,7 +686,7 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 			*why = COUNTER_DROP_PORT_QUOTA;
 			return NULL;
 		}
-		switch (mapping_create(pkt, sbx, att, &mkey, &made, why)) {
+		switch (mapping_create(pkt, sbx, att, &mkey, &mapped, why)) {
 		case MAPPING_MADE:
 			counted = true;
 			break;
@@ -665,21 +701,18 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 		}
 	}
 	if (m)
-		made = *m;
-	forward->nat_addr = made.shared_addr;
-	forward->nat_port = made.shared_port;
-	switch (flow_insert_entries(egress_key, forward, reverse)) {
+		mapped = *m;
+	made->nat_addr = mapped.shared_addr;
+	made->nat_port = mapped.shared_port;
+	switch (flow_insert(key, made)) {
 	case INSERTED:
 		if (m)
 			__sync_fetch_and_add(&m->flows, 1);
-		return bpf_map_lookup_elem(&flows, egress_key);
+		return bpf_map_lookup_elem(&flows, key);
 	case FLOW_EXISTS:
 		if (counted)
 			mapping_unuse(sbx, &mkey);
-		return bpf_map_lookup_elem(&flows, egress_key);
-	case PORT_TAKEN:
-		*why = COUNTER_DROP_NO_PORT;
-		break;
+		return bpf_map_lookup_elem(&flows, key);
 	default:
 		*why = COUNTER_DROP_FLOW_TABLE_FULL;
 		break;
@@ -689,25 +722,19 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 	return NULL;
 }
 
-/* Insert the pair for a new flow. Returns the egress entry, or NULL with
- * *why set to the counter that says why. */
+/* Insert a new flow. Returns its entry, or NULL with *why set to the
+ * counter that says why. */
 static __always_inline struct flow *
-flow_insert_pair(const struct packet *pkt, struct sandbox *sbx,
-		 const struct attachment *att, __u32 quota, __be32 next_hop,
-		 const struct flow_key *egress_key, __u64 now,
-		 enum counter *why)
+flow_insert_new(const struct packet *pkt, struct sandbox *sbx,
+		const struct attachment *att, __u32 quota, __be32 next_hop,
+		const struct flow_key *key, __u64 now, enum counter *why)
 {
-	struct flow reverse = {
-		.nat_addr = pkt->src_addr,
-		.nat_port = pkt->src_port,
-		.ifindex = sbx->ifindex,
-		.attachment_slot = att->counter_slot,
-		.last_seen_ns = now,
-	};
-	struct flow forward = {
+	struct flow made = {
+		.attachment_slot = (__u16)att->counter_slot,
+		.dependent = att->mapping == MAPPING_DEPENDENT,
 		.ifindex = att->ifindex,
 		.next_hop = next_hop,
-		.attachment_slot = att->counter_slot,
+		.sandbox_ifindex = sbx->ifindex,
 		.last_seen_ns = now,
 	};
 	struct flow *flow;
@@ -716,39 +743,36 @@ flow_insert_pair(const struct packet *pkt, struct sandbox *sbx,
 	for (i = 0; i < SHARENAT_MAX_SHARED_ADDRS; i++)
 		if (i < att->shared_addr_count &&
 		    att->shared_addrs[i] == pkt->dst_addr)
-			forward.hairpin = 1;
+			made.hairpin = 1;
 	/* Echo to a shared address would have to be answered by the NAT
 	 * itself; only TCP and UDP turn back in, and only whole datagrams
 	 * (the rest of a fragmented one could not follow). Refused before
 	 * anything is made. */
-	if (forward.hairpin &&
+	if (made.hairpin &&
 	    (pkt->proto == IPPROTO_ICMP || pkt->fragment != FRAGMENT_NONE)) {
 		*why = COUNTER_DROP_UNSUPPORTED;
 		return NULL;
 	}
 
-	if (att->mapping == MAPPING_DEPENDENT)
-		flow = flow_insert_dependent(pkt, sbx, att, quota, egress_key,
-					     &forward, &reverse, why);
+	if (made.dependent)
+		flow = flow_insert_dependent(pkt, sbx, att, quota, key, &made,
+					     why);
 	else
-		flow = flow_insert_independent(pkt, sbx, att, quota,
-					       egress_key,
-					       &forward, &reverse, why);
-	if (flow)
-		count(COUNTER_FLOW_CREATED);
+		flow = flow_insert_independent(pkt, sbx, att, quota, key,
+					       &made, why);
 	return flow;
 }
 
 /*
- * Make the pair of entries for a new flow from a sandbox, after the
- * function's security group and the sandbox's port quota let it, at now
- * (the coarse clock the packet's program read). Returns the egress entry,
- * or NULL with *why set to the counter that says why.
+ * Make a new flow from a sandbox, after the function's security group and
+ * the sandbox's port quota let it, at now (the coarse clock the packet's
+ * program read). Returns its entry, or NULL with *why set to the counter
+ * that says why.
  */
 static __always_inline struct flow *
 flow_create(const struct packet *pkt, struct sandbox *sbx,
 	    const struct function *fn, const struct attachment *att,
-	    __be32 next_hop, const struct flow_key *egress_key, __u64 now,
+	    __be32 next_hop, const struct flow_key *key, __u64 now,
 	    enum counter *why)
 {
 	struct flow *flow;
@@ -759,9 +783,9 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 		return NULL;
 	}
 	/* 0: a function written without a quota gets the default one. */
-	flow = flow_insert_pair(pkt, sbx, att,
-				fn->port_quota ?: SHARENAT_DEFAULT_PORT_QUOTA,
-				next_hop, egress_key, now, why);
+	flow = flow_insert_new(pkt, sbx, att,
+			       fn->port_quota ?: SHARENAT_DEFAULT_PORT_QUOTA,
+			       next_hop, key, now, why);
 	if (!flow) {
 		if (*why == COUNTER_DROP_NO_PORT)
 			count_function(fn->id, FUNCTION_DROP_NO_PORT);
@@ -769,10 +793,11 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 			count_function(fn->id, FUNCTION_DROP_PORT_QUOTA);
 		return NULL;
 	}
-	if (!flow_enqueue_new(egress_key, flow, now)) {
+	if (!flow_enqueue_new(key, flow, now)) {
 		*why = COUNTER_DROP_FLOW_TABLE_FULL;
 		return NULL;
 	}
+	count(COUNTER_FLOW_CREATED);
 	count_function(fn->id, FUNCTION_FLOWS_CREATED);
 	return flow;
 }

@@ -167,25 +167,18 @@ static __always_inline int translate_icmp_error(const struct nat_ctx *c,
 
 /* An error from the customer side about a packet a sandbox sent: the
  * quoted packet left through this attachment as shared endpoint ->
- * remote. Finds its flow's ingress entry. */
+ * remote. Finds its flow as a reply would, with the flow's key in *key. */
 static __always_inline struct flow *
-icmp_error_ingress_flow(const struct icmp_inner *in, __u32 attachment)
+icmp_error_ingress_flow(const struct icmp_inner *in, __u32 attachment,
+			struct flow_key *key)
 {
-	struct flow_key key = {
-		.src_addr = in->dst_addr,
-		.dst_addr = in->src_addr,
-		.src_port = in->proto == IPPROTO_ICMP ? 0 : in->dst_port,
-		.dst_port = in->src_port,
-		.proto = in->proto,
-		.direction = FLOW_INGRESS,
-		.attachment = attachment,
-	};
-
-	return bpf_map_lookup_elem(&flows, &key);
+	return flow_of_reply(attachment, in->proto, in->dst_addr,
+			     in->proto == IPPROTO_ICMP ? 0 : in->dst_port,
+			     in->src_addr, in->src_port, key);
 }
 
 /* An error from a sandbox about a packet it received: the quoted packet
- * came in as remote -> sandbox endpoint. Finds its flow's egress entry. */
+ * came in as remote -> sandbox endpoint. */
 static __always_inline struct flow *
 icmp_error_egress_flow(const struct icmp_inner *in)
 {
@@ -195,7 +188,6 @@ icmp_error_egress_flow(const struct icmp_inner *in)
 		.src_port = in->dst_port,
 		.dst_port = in->src_port,
 		.proto = in->proto,
-		.direction = FLOW_EGRESS,
 	};
 
 	if (in->proto == IPPROTO_ICMP)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Ingress, customer -> sandbox, on the shared device: reverse lookup by
- * (attachment, proto, remote addr:port, shared addr:port) -> rewrite
- * destination and MACs -> redirect to the sandbox's device. A miss is the
+ * Ingress, customer -> sandbox, on the shared device: the flow a reply
+ * answers, by the owner of the shared endpoint it is sent to and the
+ * remote it comes from (flow_of_reply) -> rewrite destination and MACs ->
+ * redirect to the sandbox's device. A miss is the
  * host's own traffic or an unsolicited packet, and never reaches a
  * sandbox: to a shared address sharenat added it is dropped and counted,
  * anything else goes to the host stack.
@@ -91,6 +92,7 @@ ingress_icmp_error(const struct nat_ctx *c, const struct packet *pkt,
 		   __u32 *ifindex)
 {
 	struct icmp_inner in = {};
+	struct flow_key key;
 	struct sandbox *sbx;
 	struct flow *flow;
 
@@ -104,13 +106,13 @@ ingress_icmp_error(const struct nat_ctx *c, const struct packet *pkt,
 		count(COUNTER_DROP_MALFORMED);
 		return INGRESS_DROP;
 	}
-	flow = icmp_error_ingress_flow(&in, ctx_ifindex(c));
+	flow = icmp_error_ingress_flow(&in, ctx_ifindex(c), &key);
 	if (!flow) {
 		count(COUNTER_DROP_ICMP_ERROR_NO_FLOW);
 		return INGRESS_DROP;
 	}
-	sbx = bpf_map_lookup_elem(&sandboxes, &flow->nat_addr);
-	if (!sbx || sbx->ifindex != flow->ifindex) {
+	sbx = bpf_map_lookup_elem(&sandboxes, &key.src_addr);
+	if (!sbx || sbx->ifindex != flow->sandbox_ifindex) {
 		count(COUNTER_DROP_STALE_FLOW);
 		return INGRESS_DROP;
 	}
@@ -119,7 +121,7 @@ ingress_icmp_error(const struct nat_ctx *c, const struct packet *pkt,
 		return INGRESS_DROP;
 	}
 	if (translate_icmp_error(c, pkt, &in, true, IP_DADDR_OFF,
-				 flow->nat_addr, flow->nat_port, true)) {
+				 key.src_addr, key.src_port, true)) {
 		count(COUNTER_DROP_MALFORMED);
 		return INGRESS_DROP;
 	}
@@ -193,8 +195,8 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 	if (parsed != PARSE_IPV4)
 		return INGRESS_PASS;
 
-	flow_key_of(&pkt, FLOW_INGRESS, ctx_ifindex(c), &key);
-	flow = bpf_map_lookup_elem(&flows, &key);
+	flow = flow_of_reply(ctx_ifindex(c), pkt.proto, pkt.src_addr,
+			     pkt.src_port, pkt.dst_addr, pkt.dst_port, &key);
 	if (!flow) {
 		/* Unsolicited, or the host's own. An address sharenat added
 		 * is no host service's: the host has no route back through
@@ -208,8 +210,8 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 		count(COUNTER_INGRESS_NOT_OURS);
 		return INGRESS_PASS;
 	}
-	sbx = bpf_map_lookup_elem(&sandboxes, &flow->nat_addr);
-	if (!sbx || sbx->ifindex != flow->ifindex) {
+	sbx = bpf_map_lookup_elem(&sandboxes, &key.src_addr);
+	if (!sbx || sbx->ifindex != flow->sandbox_ifindex) {
 		count(COUNTER_DROP_STALE_FLOW);
 		return INGRESS_DROP;
 	}
@@ -238,12 +240,12 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 		return ingress_answer(c, &pkt, ICMP_DEST_UNREACH,
 				      ICMP_FRAG_NEEDED, bpf_htonl(mtu));
 	}
-	flow_touch(flow, &pkt, bpf_ktime_get_coarse_ns());
+	flow_touch(flow, &pkt, bpf_ktime_get_coarse_ns(), false);
 	count_function(sbx->function_id, FUNCTION_PACKETS_IN);
 
-	if (rewrite_addr(c, &pkt, IP_DADDR_OFF, pkt.dst_addr,
-			 flow->nat_addr, true) ||
-	    rewrite_port(c, &pkt, false, pkt.dst_port, flow->nat_port)) {
+	if (rewrite_addr(c, &pkt, IP_DADDR_OFF, pkt.dst_addr, key.src_addr,
+			 true) ||
+	    rewrite_port(c, &pkt, false, pkt.dst_port, key.src_port)) {
 		count(COUNTER_DROP_MALFORMED);
 		return INGRESS_DROP;
 	}
@@ -252,8 +254,8 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 		      pkt.frame_len);
 	if (c->xdp)
 		count(COUNTER_INGRESS_XDP_FAST_PATH);
-	fragment_remember(&pkt, FLOW_INGRESS, ctx_ifindex(c), flow->nat_addr,
-			  flow->ifindex, 0, 0);
+	fragment_remember(&pkt, FLOW_INGRESS, ctx_ifindex(c), key.src_addr,
+			  flow->sandbox_ifindex, 0, 0);
 	if (!c->xdp && fragment_release(c->ctx, &pkt, FLOW_INGRESS,
 					ctx_ifindex(c))) {
 		count(COUNTER_DROP_MALFORMED);

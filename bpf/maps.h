@@ -82,14 +82,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sandbox_ids SEC(".maps");
 
-/* flows: struct flow_key -> struct flow, two entries per flow (egress and
- * ingress key). Written by egress (both entries of a new flow, as a pair),
- * by the sweeper (removes the pair when idle, see expiry_queue) and by the CLI
- * (removes pairs on sandbox del and detach). Read by both programs. A plain hash, not LRU: a full table refuses new flows with a
- * counted drop instead of evicting one half of a live flow. */
+/* flows: struct flow_key -> struct flow, one entry per flow, keyed by its
+ * sandbox side. Written by egress (a new flow; both directions' counters),
+ * by ingress (its direction's counters), by the sweeper (removes an idle
+ * flow, see expiry_queue) and by the CLI (removes flows on sandbox del and
+ * detach). Read by both programs. A plain hash, not LRU: a full table
+ * refuses new flows with a counted drop instead of evicting a live one. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SHARENAT_MAX_FLOW_ENTRIES);
+	__uint(max_entries, SHARENAT_MAX_FLOWS);
 	__type(key, struct flow_key);
 	__type(value, struct flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -123,12 +124,12 @@ struct {
 
 /* mappings: struct mapping_key -> struct mapping, on attachments with
  * endpoint-independent mapping. ports: struct port_key -> struct
- * port_hold, the owner of each shared endpoint a mapping holds. A port
- * outlives its mapping by SHARENAT_PORT_HOLD_SECONDS (port_hold_queue),
- * and only its last owner may take it again in that time. Written by
- * egress (new mapping), by the sweeper (the last flow of a mapping
- * expired; a hold ended) and by the CLI (sandbox del, detach). Read by
- * egress and the sweeper. */
+ * port_hold, the owner of each shared endpoint a mapping holds, which is
+ * how a reply finds its flow. A port outlives its mapping by
+ * SHARENAT_PORT_HOLD_SECONDS (port_hold_queue), and only its last owner
+ * may take it again in that time. Written by egress (new mapping), by the
+ * sweeper (the last flow of a mapping expired; a hold ended) and by the
+ * CLI (sandbox del, detach). Read by both programs and the sweeper. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SHARENAT_MAX_MAPPINGS);
@@ -144,6 +145,21 @@ struct {
 	__type(value, struct port_hold);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ports SEC(".maps");
+
+/* replies: struct reply_key -> struct mapping_key, on attachments with
+ * endpoint-dependent mapping: the sandbox endpoint each reply key leads
+ * to, one per flow; its uniqueness is what lets a shared port serve many
+ * remotes. Allocated as used, so attachments with endpoint-independent
+ * mapping pay nothing for it. Written by egress (new flow), the sweeper
+ * (expiry) and the CLI (sandbox del, detach). Read by ingress. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_FLOWS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct reply_key);
+	__type(value, struct mapping_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} replies SEC(".maps");
 
 /* port_hold_queue: FIFO of struct port_hold_ticket, one per released
  * port, each due SHARENAT_PORT_HOLD_SECONDS after it was queued, so the
@@ -239,19 +255,21 @@ struct {
 /* expiry_queue: FIFO of struct expiry_ticket, one per flow, each due a
  * fixed time after it was queued, so the queue stays in due order. Pushed
  * by egress (a new flow) and by the sweeper (a flow looked at and still
- * live); popped by the sweeper only. Room for two tickets per flow the
- * table holds: a flow removed by the CLI leaves its ticket behind until
- * the sweeper comes to it. */
+ * live); popped by the sweeper only. Room for a ticket per flow the table
+ * holds and the sweeper's headroom. A flow removed by the CLI leaves its
+ * ticket behind for up to SHARENAT_EXPIRY_RECHECK_MS: new flows that find
+ * the queue full in that time are refused (drop_flow_table_full). */
 struct {
 	__uint(type, BPF_MAP_TYPE_QUEUE);
-	__uint(max_entries, SHARENAT_MAX_FLOW_ENTRIES);
+	__uint(max_entries, SHARENAT_MAX_FLOWS + SHARENAT_EXPIRY_QUEUE_HEADROOM);
 	__type(value, struct expiry_ticket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } expiry_queue SEC(".maps");
 
 /* expiry_queue's max_entries as loaded: a loader that sizes the queue
  * otherwise (the bench's 1M-flow table) sets this to match. */
-const volatile __u64 expiry_queue_room = SHARENAT_MAX_FLOW_ENTRIES;
+const volatile __u64 expiry_queue_room =
+	SHARENAT_MAX_FLOWS + SHARENAT_EXPIRY_QUEUE_HEADROOM;
 
 /* counters: enum counter -> packets, one slot per CPU.
  * Written by both programs. Read (summed over CPUs) by `sharenat stats`. */

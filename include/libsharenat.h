@@ -124,10 +124,9 @@ typedef int (*sharenat_attachment_fn)(const struct attachment *att,
 typedef int (*sharenat_function_fn)(const struct function *fn, void *ctx);
 typedef int (*sharenat_sandbox_fn)(const struct sandbox *sbx, void *ctx);
 typedef int (*sharenat_sg_fn)(const struct security_group *sg, void *ctx);
-/* One flow: its egress key and both entries' values. */
-typedef int (*sharenat_flow_fn)(const struct flow_key *egress_key,
-				const struct flow *egress,
-				const struct flow *ingress, void *ctx);
+/* One flow: its key (the sandbox side) and its value. */
+typedef int (*sharenat_flow_fn)(const struct flow_key *key,
+				const struct flow *flow, void *ctx);
 
 int sharenat_for_each_attachment(struct sharenat *sn,
 				 sharenat_attachment_fn fn, void *ctx);

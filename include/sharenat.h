@@ -27,8 +27,8 @@
 #define SHARENAT_MAX_FUNCTIONS 4096	/* ids are 1 .. this - 1 */
 #define SHARENAT_MAX_SECURITY_GROUPS 1024
 #define SHARENAT_MAX_SANDBOXES 16384
-/* Two entries per flow (one per direction), so half of this many flows. */
-#define SHARENAT_MAX_FLOW_ENTRIES 262144
+/* One entry of map `flows` per flow, both directions in it. */
+#define SHARENAT_MAX_FLOWS 262144
 /* Datagrams in fragments being translated at once, and how long a
  * datagram's fragments may take (Linux's own ipfrag_time). */
 #define SHARENAT_MAX_FRAGMENTED 8192
@@ -40,8 +40,8 @@
 #define SHARENAT_MAX_HELD_FRAGMENTS 256
 #define SHARENAT_HELD_PER_DATAGRAM 8
 #define SHARENAT_HELD_FRAME_BYTES 1536
-/* Endpoint-independent mappings: at most one per flow. */
-#define SHARENAT_MAX_MAPPINGS (SHARENAT_MAX_FLOW_ENTRIES / 2)
+/* Endpoint-independent mappings (and the shared ports they hold). */
+#define SHARENAT_MAX_MAPPINGS 131072
 
 /* The sandbox pool (RFC 6598 shared address space) and the gateway that
  * every sandbox routes through; sharenat answers ARP for it. */
@@ -178,18 +178,19 @@ struct sandbox {
 	__u64 added_ns;			/* CLOCK_MONOTONIC at sandbox add */
 };
 
+/* Which way a packet goes, for state kept per direction (fragments). */
 enum flow_direction {
-	FLOW_EGRESS = 1,		/* key seen from the sandbox side */
-	FLOW_INGRESS = 2,		/* key seen from the customer side */
+	FLOW_EGRESS = 1,		/* sandbox -> customer */
+	FLOW_INGRESS = 2,		/* customer -> sandbox */
 };
 
 /*
- * Key of map `flows`. An egress key is the packet as the sandbox sends it
- * (src = sandbox); an ingress key is the reply as the customer sends it
- * (dst = shared address) and is scoped by attachment, because two
- * customers may use the same addresses. For ICMP echo the identifier
- * stands in the port that names the local end (src_port egress, dst_port
- * ingress) and the other port is 0.
+ * Key of map `flows`: the packet as the sandbox sends it (src = sandbox),
+ * which names the flow whichever way a packet goes. It needs no attachment:
+ * sandbox addresses are unique on a host. A reply finds it through the
+ * owner of the shared endpoint it is sent to (`ports`, or `replies` under
+ * endpoint-dependent mapping). For ICMP echo the identifier stands in
+ * src_port and dst_port is 0.
  */
 struct flow_key {
 	__be32 src_addr;
@@ -197,9 +198,7 @@ struct flow_key {
 	__be16 src_port;
 	__be16 dst_port;
 	__u8 proto;
-	__u8 direction;			/* enum flow_direction */
-	__u16 pad;
-	__u32 attachment;		/* ingress: shared device ifindex; egress: 0 */
+	__u8 pad[3];
 };
 
 /*
@@ -254,6 +253,20 @@ struct port_hold_ticket {
 	struct port_key key;
 	__u32 pad;
 	__u64 due_ns;
+};
+
+/* Key of map `replies` (endpoint-dependent mapping, where one shared port
+ * serves many remotes): a reply as the remote sends it, remote -> shared
+ * endpoint on one attachment. Its value, a struct mapping_key, is the
+ * sandbox endpoint whose flow it answers. */
+struct reply_key {
+	__u32 attachment;
+	__be32 remote_addr;
+	__be32 shared_addr;
+	__be16 remote_port;		/* ICMP echo: 0 */
+	__be16 shared_port;		/* ICMP echo: the identifier */
+	__u8 proto;
+	__u8 pad[3];
 };
 
 /*
@@ -337,8 +350,7 @@ struct sweeper {
  * look finds it idle for its timeout (the flow expires) or puts a new
  * ticket at the back. */
 struct expiry_ticket {
-	struct flow_key key;		/* the flow's egress key */
-	__u32 pad;
+	struct flow_key key;
 	__u64 due_ns;			/* bpf_ktime_get_coarse_ns() */
 };
 
@@ -354,7 +366,7 @@ struct expiry_ticket {
  * after taking one out: a new flow is refused before the queue is full. */
 #define SHARENAT_EXPIRY_QUEUE_HEADROOM 1024
 
-/* TCP flags seen in one direction of a flow (struct flow tcp_seen). */
+/* TCP flags seen in one direction of a flow (struct flow tcp_seen_*). */
 #define FLOW_SEEN_SYN 0x01
 #define FLOW_SEEN_FIN 0x02
 #define FLOW_SEEN_RST 0x04
@@ -368,28 +380,35 @@ enum flow_tcp_state {
 };
 
 /*
- * Value of map `flows`. Both entries of a pair name the address and port
- * that replace the packet's local end: egress, the shared address and port
- * (new source); ingress, the sandbox's address and port (new destination).
- * Each entry counts and times its own direction; the egress entry holds the
- * timer that expires the pair (it sleeps until the flow's idle timeout and
- * re-arms itself while packets keep coming).
+ * Value of map `flows`: both directions of one flow. Egress rewrites the
+ * source to nat_addr:nat_port (the shared endpoint) and sends to next_hop
+ * on ifindex (the shared device); a reply gets the key's src_addr:src_port
+ * back and goes to sandbox_ifindex. Each direction counts its packets and
+ * TCP flags; last_seen_ns is the last packet either way. 48 bytes, so that
+ * an entry with its key, the hash's element head and bucket is 128 bytes.
  */
 struct flow {
 	__be32 nat_addr;
 	__be16 nat_port;
-	__u8 tcp_seen;			/* FLOW_SEEN_* in this direction */
-	/* Egress entry: the destination is a shared address of the same
-	 * attachment, so the packet turns back in (hairpinning). */
-	__u8 hairpin;
-	__u32 ifindex;			/* device the packet is redirected to */
-	__be32 next_hop;		/* egress: customer-side next hop */
 	/* The attachment's counter_slot: its traffic is counted without a
 	 * lookup of the attachment (8 bytes an entry for ~25 ns a packet). */
-	__u32 attachment_slot;
-	__u32 pad;
+	__u16 attachment_slot;
+	__u8 tcp_seen_out;		/* FLOW_SEEN_* sandbox -> customer */
+	__u8 tcp_seen_in;		/* FLOW_SEEN_* customer -> sandbox */
+	/* The destination is a shared address of the same attachment, so
+	 * the packet turns back in (hairpinning). */
+	__u8 hairpin;
+	/* 1: made under endpoint-dependent mapping, so a `replies` entry,
+	 * not a mapping, leads replies to it. */
+	__u8 dependent;
+	__u32 ifindex;			/* the shared device (the attachment) */
+	__be32 next_hop;		/* customer-side next hop */
+	/* The sandbox's device when the flow was made: a reply never goes
+	 * to another sandbox that took the address since. */
+	__u32 sandbox_ifindex;
 	__u64 last_seen_ns;
-	__u64 packets;
+	__u64 packets_out;
+	__u64 packets_in;
 };
 
 SHARENAT_INLINE void mapping_key_of(const struct flow_key *egress_key,
@@ -413,24 +432,35 @@ SHARENAT_INLINE void port_key_of(__u32 attachment, __be32 shared_addr,
 	key->proto = proto;
 }
 
-/* The ingress key of the flow whose egress entry this is. ICMP echo: the
- * reply names the identifier in dst_port only. */
-SHARENAT_INLINE void flow_reverse_key(const struct flow_key *egress_key,
-				      const struct flow *egress,
-				      struct flow_key *key)
+/* The flow a reply from remote_addr:remote_port answers, whose sandbox
+ * endpoint is owner (the holder of the shared endpoint it was sent to). */
+SHARENAT_INLINE void flow_key_of_owner(const struct mapping_key *owner,
+				       __be32 remote_addr, __be16 remote_port,
+				       struct flow_key *key)
 {
 	__builtin_memset(key, 0, sizeof(*key));
-	key->src_addr = egress_key->dst_addr;
-	key->dst_addr = egress->nat_addr;
-	key->src_port = egress_key->proto == 1 /* ICMP */ ? 0 :
-			egress_key->dst_port;
-	key->dst_port = egress->nat_port;
-	key->proto = egress_key->proto;
-	key->direction = FLOW_INGRESS;
-	key->attachment = egress->ifindex;
+	key->src_addr = owner->sandbox_addr;
+	key->dst_addr = remote_addr;
+	key->src_port = owner->sandbox_port;
+	key->dst_port = remote_port;
+	key->proto = owner->proto;
 }
 
-/* One state for the pair, from what each direction has seen. */
+/* The `replies` key that leads a reply to the flow (egress_key, flow). */
+SHARENAT_INLINE void reply_key_of(const struct flow_key *egress_key,
+				  const struct flow *flow,
+				  struct reply_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->attachment = flow->ifindex;
+	key->remote_addr = egress_key->dst_addr;
+	key->shared_addr = flow->nat_addr;
+	key->remote_port = egress_key->dst_port;
+	key->shared_port = flow->nat_port;
+	key->proto = egress_key->proto;
+}
+
+/* One state for the flow, from what each direction has seen. */
 SHARENAT_INLINE enum flow_tcp_state flow_tcp_state(__u8 out_seen, __u8 in_seen)
 {
 	__u8 both = out_seen & in_seen, any = out_seen | in_seen;

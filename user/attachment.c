@@ -223,10 +223,10 @@ static int function_uses_attachment(const struct function *fn, void *ctx)
 }
 
 static bool flow_leaves_through(const struct flow_key *key,
-				const struct flow *egress, const void *ctx)
+				const struct flow *flow, const void *ctx)
 {
 	(void)key;
-	return egress->ifindex == *(const __u32 *)ctx;
+	return flow->ifindex == *(const __u32 *)ctx;
 }
 
 struct device_neighbours {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reading and removing flows. A flow is the pair of entries the egress
- * program made: the egress entry names its reverse (ingress) key, so the
- * two are always found, shown and removed together.
+ * Reading and removing flows. A flow is one entry, keyed by its sandbox
+ * side; removing it also removes what leads replies to it (its mapping
+ * and port, or its `replies` entry).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,15 +17,14 @@
 /* The flow's endpoint-independent mapping, if any, and its port. Flows
  * are only removed here with all the flows of their sandbox or attachment,
  * so the mapping goes with them whatever its count says. */
-static void mapping_delete(struct sharenat *sn,
-			   const struct flow_key *egress_key,
-			   const struct flow *egress)
+static void mapping_delete(struct sharenat *sn, const struct flow_key *key,
+			   const struct flow *flow)
 {
 	struct mapping_key mkey;
 	struct port_key pkey;
 	struct mapping m;
 
-	mapping_key_of(egress_key, egress->ifindex, &mkey);
+	mapping_key_of(key, flow->ifindex, &mkey);
 	if (bpf_map_lookup_elem(sn->mappings_fd, &mkey, &m))
 		return;
 	port_key_of(mkey.attachment, m.shared_addr, m.shared_port, mkey.proto,
@@ -34,20 +33,22 @@ static void mapping_delete(struct sharenat *sn,
 	bpf_map_delete_elem(sn->mappings_fd, &mkey);
 }
 
-/* Remove both entries of the flow whose egress entry this is. */
-static void flow_pair_delete(struct sharenat *sn, const struct flow_key *egress_key,
-		      const struct flow *egress)
+static void flow_delete(struct sharenat *sn, const struct flow_key *key,
+			const struct flow *flow)
 {
-	struct flow_key reverse;
+	struct reply_key rkey;
 
-	flow_reverse_key(egress_key, egress, &reverse);
-	bpf_map_delete_elem(sn->flows_fd, egress_key);
-	bpf_map_delete_elem(sn->flows_fd, &reverse);
-	mapping_delete(sn, egress_key, egress);
+	bpf_map_delete_elem(sn->flows_fd, key);
+	if (flow->dependent) {
+		reply_key_of(key, flow, &rkey);
+		bpf_map_delete_elem(sn->replies_fd, &rkey);
+	} else {
+		mapping_delete(sn, key, flow);
+	}
 }
 
 struct flow_collection {
-	bool (*matches)(const struct flow_key *key, const struct flow *egress,
+	bool (*matches)(const struct flow_key *key, const struct flow *flow,
 			const void *ctx);
 	const void *ctx;
 	struct flow_key *keys;
@@ -61,8 +62,7 @@ static int collect_flow(const void *key_ptr, const void *value_ptr, void *ctx)
 	const struct flow_key *key = key_ptr;
 	struct flow_collection *c = ctx;
 
-	if (key->direction != FLOW_EGRESS ||
-	    !c->matches(key, value_ptr, c->ctx))
+	if (!c->matches(key, value_ptr, c->ctx))
 		return 0;
 	if (c->count == c->capacity) {
 		size_t capacity = c->capacity ? c->capacity * 2 : 64;
@@ -87,7 +87,7 @@ static int collect_flow(const void *key_ptr, const void *value_ptr, void *ctx)
 
 void flows_delete_matching(struct sharenat *sn,
 			   bool (*matches)(const struct flow_key *key,
-					   const struct flow *egress,
+					   const struct flow *flow,
 					   const void *ctx),
 			   const void *ctx)
 {
@@ -99,7 +99,7 @@ void flows_delete_matching(struct sharenat *sn,
 	map_for_each(sn->flows_fd, sizeof(struct flow_key),
 		     sizeof(struct flow), collect_flow, &c);
 	for (i = 0; i < c.count; i++)
-		flow_pair_delete(sn, &c.keys[i], &c.values[i]);
+		flow_delete(sn, &c.keys[i], &c.values[i]);
 	free(c.keys);
 	free(c.values);
 }
@@ -112,17 +112,9 @@ struct flow_visit {
 
 static int visit_flow(const void *key_ptr, const void *value_ptr, void *ctx)
 {
-	const struct flow_key *key = key_ptr;
 	struct flow_visit *visit = ctx;
-	struct flow_key reverse;
-	struct flow ingress;
 
-	if (key->direction != FLOW_EGRESS)
-		return 0;
-	flow_reverse_key(key, value_ptr, &reverse);
-	if (bpf_map_lookup_elem(visit->sn->flows_fd, &reverse, &ingress))
-		memset(&ingress, 0, sizeof(ingress));
-	return visit->fn(key, value_ptr, &ingress, visit->ctx);
+	return visit->fn(key_ptr, value_ptr, visit->ctx);
 }
 
 int sharenat_for_each_flow(struct sharenat *sn, sharenat_flow_fn fn,

@@ -68,8 +68,8 @@ struct flow_print {
 	__be32 sandbox_addr;	/* 0: every sandbox */
 };
 
-static int print_flow(const struct flow_key *key, const struct flow *egress,
-		      const struct flow *ingress, void *ctx)
+static int print_flow(const struct flow_key *key, const struct flow *flow,
+		      void *ctx)
 {
 	struct flow_print *p = ctx;
 	char sandbox_ep[32], shared_ep[32], remote_ep[32], dev[IF_NAMESIZE];
@@ -87,17 +87,15 @@ static int print_flow(const struct flow_key *key, const struct flow *egress,
 		return 0;
 	format_endpoint(key->src_addr, key->src_port, sandbox_ep,
 			sizeof(sandbox_ep));
-	format_endpoint(egress->nat_addr, egress->nat_port, shared_ep,
+	format_endpoint(flow->nat_addr, flow->nat_port, shared_ep,
 			sizeof(shared_ep));
 	format_endpoint(key->dst_addr, key->dst_port, remote_ep,
 			sizeof(remote_ep));
-	idle_ms = (p->now - (egress->last_seen_ns > ingress->last_seen_ns ?
-			     egress->last_seen_ns : ingress->last_seen_ns)) /
-		  1000000;
-	dev_name(egress->ifindex, dev);
+	idle_ms = (p->now - flow->last_seen_ns) / 1000000;
+	dev_name(flow->ifindex, dev);
 	if (key->proto == IPPROTO_TCP)
-		state = sharenat_tcp_state_name(flow_tcp_state(egress->tcp_seen,
-							       ingress->tcp_seen));
+		state = sharenat_tcp_state_name(
+			flow_tcp_state(flow->tcp_seen_out, flow->tcp_seen_in));
 	if (p->json) {
 		printf("%s{\"proto\":\"%s\",\"sandbox\":", p->count ? "," : "",
 		       proto_name(key->proto));
@@ -108,15 +106,15 @@ static int print_flow(const struct flow_key *key, const struct flow *egress,
 		json_string(dev);
 		printf(",\"state\":\"%s\",\"packets_out\":%llu,"
 		       "\"packets_in\":%llu,\"idle_ms\":%llu}", state,
-		       (unsigned long long)egress->packets,
-		       (unsigned long long)ingress->packets,
+		       (unsigned long long)flow->packets_out,
+		       (unsigned long long)flow->packets_in,
 		       (unsigned long long)idle_ms);
 	} else {
 		printf("%-5s %-14s %-21s %-21s %-21s %-8s %-11s %8llu %8llu "
 		       "%8llu\n", proto_name(key->proto), id, sandbox_ep,
 		       shared_ep, remote_ep, dev, state,
-		       (unsigned long long)egress->packets,
-		       (unsigned long long)ingress->packets,
+		       (unsigned long long)flow->packets_out,
+		       (unsigned long long)flow->packets_in,
 		       (unsigned long long)idle_ms);
 	}
 	p->count++;
@@ -216,8 +214,8 @@ static int print_sandbox_gauge(const struct sandbox *sbx, void *ctx)
 	return 0;
 }
 
-static int count_flow(const struct flow_key *key, const struct flow *egress,
-		      const struct flow *ingress, void *ctx);
+static int count_flow(const struct flow_key *key, const struct flow *flow,
+		      void *ctx);
 static void print_object_traffic(struct sharenat *sn, struct stats_print *p);
 
 /* Every latency histogram summarised; all zero with nothing loaded. */
@@ -674,12 +672,11 @@ static int print_sg(const struct security_group *sg, void *ctx)
 	return 0;
 }
 
-static int count_flow(const struct flow_key *key, const struct flow *egress,
-		      const struct flow *ingress, void *ctx)
+static int count_flow(const struct flow_key *key, const struct flow *flow,
+		      void *ctx)
 {
 	(void)key;
-	(void)egress;
-	(void)ingress;
+	(void)flow;
 	(*(unsigned int *)ctx)++;
 	return 0;
 }

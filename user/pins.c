@@ -58,6 +58,7 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(function_counters),
 	PINNED_MAP(mappings),
 	PINNED_MAP(ports),
+	PINNED_MAP(replies),
 	PINNED_MAP(fragments),
 	PINNED_MAP(held_fragments),
 	PINNED_MAP(counter_slots),
@@ -372,21 +373,20 @@ static bool is_sandbox(struct sharenat *sn, __be32 addr)
 }
 
 static bool flow_sandbox_gone(const struct flow_key *key,
-			      const struct flow *egress, const void *ctx)
+			      const struct flow *flow, const void *ctx)
 {
-	(void)egress;
+	(void)flow;
 	return !is_sandbox((struct sharenat *)ctx, key->src_addr);
 }
 
-/* Ingress entries left alone by a del killed between a pair's deletes. */
-static int ingress_sandbox_gone(const void *key, const void *value, void *ctx)
+/* Reply keys left alone by a del killed between a flow's deletes. */
+static int reply_sandbox_gone(const void *key, const void *value, void *ctx)
 {
-	const struct flow_key *fkey = key;
-	const struct flow *flow = value;
+	const struct mapping_key *owner = value;
 	struct repair *r = ctx;
 
-	if (fkey->direction == FLOW_INGRESS &&
-	    !is_sandbox(r->sn, flow->nat_addr))
+	(void)key;
+	if (!is_sandbox(r->sn, owner->sandbox_addr))
 		return vec_push(&r->stale, key);
 	return 0;
 }
@@ -446,10 +446,10 @@ static void repair_sandboxes(struct repair *r)
 
 	/* Flows, mappings and ports of sandboxes that are gone. */
 	flows_delete_matching(sn, flow_sandbox_gone, sn);
-	r->stale.size = sizeof(struct flow_key);
-	map_for_each(sn->flows_fd, sizeof(struct flow_key),
-		     sizeof(struct flow), ingress_sandbox_gone, r);
-	map_delete_keys(sn->flows_fd, &r->stale);
+	r->stale.size = sizeof(struct reply_key);
+	map_for_each(sn->replies_fd, sizeof(struct reply_key),
+		     sizeof(struct mapping_key), reply_sandbox_gone, r);
+	map_delete_keys(sn->replies_fd, &r->stale);
 	r->stale.size = sizeof(struct mapping_key);
 	map_for_each(sn->mappings_fd, sizeof(struct mapping_key),
 		     sizeof(struct mapping), mapping_sandbox_gone, r);

@@ -149,9 +149,9 @@ err_slot:
 }
 
 static bool flow_of_sandbox(const struct flow_key *key,
-			    const struct flow *egress, const void *ctx)
+			    const struct flow *flow, const void *ctx)
 {
-	(void)egress;
+	(void)flow;
 	return key->src_addr == *(const __be32 *)ctx;
 }
 

@@ -30,6 +30,7 @@ struct sharenat {
 	int function_counters_fd;
 	int mappings_fd;
 	int ports_fd;
+	int replies_fd;
 	int latency_fd;			/* control-plane latency histograms */
 	int fragments_fd;
 	int held_fragments_fd;
@@ -64,7 +65,7 @@ int sharenat_netlink(struct sharenat *sn, const char *what,
  * endpoint-independent mappings (and their ports) it used. */
 void flows_delete_matching(struct sharenat *sn,
 			   bool (*matches)(const struct flow_key *key,
-					   const struct flow *egress,
+					   const struct flow *flow,
 					   const void *ctx),
 			   const void *ctx);
 

@@ -131,12 +131,12 @@ sandbox_ids() {
 
 # consistent: bpftool's view of the pinned maps agrees with itself: every
 # id in sandbox_ids names a sandbox with that id and address, every
-# sandbox has its id, and every flow entry belongs to a sandbox. Prints
-# what is wrong.
+# sandbox has its id, and every flow and reply key belongs to a sandbox.
+# Prints what is wrong.
 consistent() {
 	local map
 
-	for map in sandbox_ids sandboxes flows; do
+	for map in sandbox_ids sandboxes flows replies; do
 		bpftool -j map dump pinned "$PIN_DIR/$map" >"$E2E_TMP/dump.$map" 2>&1 ||
 			{ echo "bpftool cannot dump $map: $(head -c 200 "$E2E_TMP/dump.$map")"; return 1; }
 	done
@@ -154,9 +154,11 @@ consistent() {
 		    if ids.get(name) != addr:
 		        bad.append(f'sandbox {name} at {addr}: its id names {ids.get(name)}')
 		for f in load('flows'):
-		    owner = f['key']['src_addr'] if f['key']['direction'] == 1 else f['value']['nat_addr']
-		    if owner not in sbx:
+		    if f['key']['src_addr'] not in sbx:
 		        bad.append(f'flow {f["key"]} of no sandbox')
+		for r in load('replies'):
+		    if r['value']['sandbox_addr'] not in sbx:
+		        bad.append(f'reply key {r["key"]} of no sandbox')
 		if bad:
 		    print('; '.join(bad[:5]))
 		    sys.exit(1)

@@ -67,11 +67,12 @@ struct fz_sandbox {
 	__u8 mac[6];
 };
 
-/* One flow as the maps held it at the last refresh. */
+/* One flow as the maps held it at the last refresh, and a reply to it
+ * as the remote addresses it (reply_key_of). */
 struct fz_flow {
-	struct flow_key egress_key;
-	struct flow egress;
-	struct flow_key ingress_key;
+	struct flow_key key;
+	struct flow flow;
+	struct reply_key reply;
 };
 
 extern struct fz_device fz_devices[DEV_COUNT];
@@ -88,7 +89,6 @@ int world_netns(void);
 /* Load (through the fixture), configure, load the probe. Odd epochs get
  * a small flow table, which fills. */
 void world_load(unsigned int epoch_number);
-unsigned int world_ghost_entries(void);
 void world_unload(void);
 /* Valid packets first: flows in every direction the configuration lets. */
 void world_seed(void);

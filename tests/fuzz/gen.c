@@ -470,7 +470,7 @@ static void t_egress_flow(struct rng *r, struct fz_case *c)
 
 	if (!kf)
 		return t_egress_new(r, c);
-	k = &kf->egress_key;
+	k = &kf->key;
 	s = world_sandbox(ntohl(k->src_addr));
 	memset(&f, 0, sizeof(f));
 	f.kind = FRAME_IPV4;
@@ -589,7 +589,7 @@ static void t_egress_icmp_error(struct rng *r, struct fz_case *c)
 
 	if (!kf)
 		return t_egress_new(r, c);
-	k = &kf->egress_key;
+	k = &kf->key;
 	s = world_sandbox(ntohl(k->src_addr));
 	memset(&outer, 0, sizeof(outer));
 	outer.kind = FRAME_IPV4;
@@ -617,19 +617,19 @@ static void t_egress_icmp_error(struct rng *r, struct fz_case *c)
 static void t_ingress_reply(struct rng *r, struct fz_case *c)
 {
 	const struct fz_flow *kf = pick_flow(r);
-	const struct flow_key *k;
+	const struct reply_key *k;
 	struct frame_spec f;
 	unsigned int p;
 
 	if (!kf)
 		return;
-	k = &kf->ingress_key;
+	k = &kf->reply;
 	memset(&f, 0, sizeof(f));
 	f.kind = FRAME_IPV4;
-	f.src_addr = ntohl(k->src_addr);
-	f.dst_addr = ntohl(k->dst_addr);
-	l4_fields(r, &f, k->proto, ntohs(k->src_port), ntohs(k->dst_port),
-		  true);
+	f.src_addr = ntohl(k->remote_addr);
+	f.dst_addr = ntohl(k->shared_addr);
+	l4_fields(r, &f, k->proto, ntohs(k->remote_port),
+		  ntohs(k->shared_port), true);
 	p = rng_below(r, 100);
 	if (p < 5)
 		f.src_port ^= 1;
@@ -689,16 +689,16 @@ static void t_ingress_icmp_error(struct rng *r, struct fz_case *c)
 
 	if (!kf)
 		return t_ingress_unsolicited(r, c);
-	k = &kf->egress_key;
+	k = &kf->key;
 	memset(&outer, 0, sizeof(outer));
 	outer.kind = FRAME_IPV4;
 	p = rng_below(r, 100);
 	outer.src_addr = p < 60 ? ntohl(k->dst_addr) : p < 90 ?
 			 ADDR(10, 0, 1, 1) : pick_remote(r);
-	outer.dst_addr = rng_chance(r, 90) ? ntohl(kf->egress.nat_addr) :
+	outer.dst_addr = rng_chance(r, 90) ? ntohl(kf->flow.nat_addr) :
 					     PICK(r, shared_addrs);
-	quoted_packet(r, &inner, k->proto, ntohl(kf->egress.nat_addr),
-		      ntohs(kf->egress.nat_port), ntohl(k->dst_addr),
+	quoted_packet(r, &inner, k->proto, ntohl(kf->flow.nat_addr),
+		      ntohs(kf->flow.nat_port), ntohl(k->dst_addr),
 		      ntohs(k->dst_port));
 	p = rng_below(r, 100);
 	if (p < 5)
@@ -709,7 +709,7 @@ static void t_ingress_icmp_error(struct rng *r, struct fz_case *c)
 	c->template = "ingress-icmp-error";
 	c->hook = pick_ingress_hook(r);
 	p = rng_below(r, 100);
-	c->ifindex = p < 88 ? kf->egress.ifindex : pick_attachment_device(r);
+	c->ifindex = p < 88 ? kf->flow.ifindex : pick_attachment_device(r);
 	customer_macs(c->ifindex, &outer);
 	build_icmp_error(r, c, &outer, type, code, &inner);
 }
@@ -730,28 +730,28 @@ static void t_icmp_sweep(struct rng *r, struct fz_case *c)
 	outer.kind = FRAME_IPV4;
 	c->template = "icmp-sweep";
 	if (egress) {
-		s = kf ? world_sandbox(ntohl(kf->egress_key.src_addr)) :
+		s = kf ? world_sandbox(ntohl(kf->key.src_addr)) :
 			 pick_sandbox(r);
 		if (!s)
 			s = pick_sandbox(r);
 		sandbox_macs(r, s, &outer);
 		outer.src_addr = s->addr;
-		outer.dst_addr = kf ? ntohl(kf->egress_key.dst_addr) :
+		outer.dst_addr = kf ? ntohl(kf->key.dst_addr) :
 				      pick_remote(r);
 		c->hook = pick_egress_hook(r);
 		c->ifindex = fz_devices[s->dev].ifindex;
 	} else {
-		outer.src_addr = kf ? ntohl(kf->ingress_key.src_addr) :
+		outer.src_addr = kf ? ntohl(kf->reply.remote_addr) :
 				      pick_remote(r);
-		outer.dst_addr = kf ? ntohl(kf->ingress_key.dst_addr) :
+		outer.dst_addr = kf ? ntohl(kf->reply.shared_addr) :
 				      PICK(r, shared_addrs);
 		c->hook = pick_ingress_hook(r);
-		c->ifindex = kf ? kf->ingress_key.attachment :
+		c->ifindex = kf ? kf->reply.attachment :
 				  pick_attachment_device(r);
 		customer_macs(c->ifindex, &outer);
 	}
 	if (kf && rng_chance(r, 50)) {
-		const struct flow_key *k = &kf->egress_key;
+		const struct flow_key *k = &kf->key;
 
 		if (egress)
 			quoted_packet(r, &inner, k->proto, ntohl(k->dst_addr),
@@ -759,16 +759,16 @@ static void t_icmp_sweep(struct rng *r, struct fz_case *c)
 				      ntohs(k->src_port));
 		else
 			quoted_packet(r, &inner, k->proto,
-				      ntohl(kf->egress.nat_addr),
-				      ntohs(kf->egress.nat_port),
+				      ntohl(kf->flow.nat_addr),
+				      ntohs(kf->flow.nat_port),
 				      ntohl(k->dst_addr), ntohs(k->dst_port));
 		build_icmp_error(r, c, &outer, type, code, &inner);
 		return;
 	}
 	outer.proto = PROTO_ICMP;
 	outer.icmp_type = type;
-	outer.icmp_id = kf ? ntohs(egress ? kf->egress_key.src_port :
-				   kf->ingress_key.dst_port) :
+	outer.icmp_id = kf ? ntohs(egress ? kf->key.src_port :
+				   kf->reply.shared_port) :
 			     pick_sandbox_port(r);
 	outer.icmp_seq = (uint16_t)rng_next(r);
 	outer.payload = random_payload(r, rng_below(r, 64));

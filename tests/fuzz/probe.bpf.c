@@ -75,6 +75,8 @@ int probe(void *ctx)
 	snapshot.mappings =
 		bpf_map_sum_elem_count((const struct bpf_map *)&mappings);
 	snapshot.ports = bpf_map_sum_elem_count((const struct bpf_map *)&ports);
+	snapshot.replies =
+		bpf_map_sum_elem_count((const struct bpf_map *)&replies);
 	snapshot.fragments =
 		bpf_map_sum_elem_count((const struct bpf_map *)&fragments);
 	snapshot.sandboxes =

@@ -25,6 +25,7 @@ struct probe_snapshot {
 	__s64 flows;
 	__s64 mappings;
 	__s64 ports;
+	__s64 replies;
 	__s64 fragments;
 	__s64 sandboxes;
 };

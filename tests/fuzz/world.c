@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fastpath.h"
+#include "state.h"
 
 #define DAY 86400
 
@@ -69,14 +70,20 @@ static struct attachment attachments[3];
 
 /*
  * Leftovers, as a race between `sandbox del` and a packet could leave
- * them: a whole flow of a sandbox that is gone (100.64.0.77), and the
- * ingress half of a flow whose entry names s1 on the wrong device. Replies
- * to them must be dropped (drop_stale_flow), never delivered. The state
- * check leaves them out.
+ * them: a flow, with its mapping and port, of a sandbox that is gone
+ * (100.64.0.77, on A); a flow of s8 (on B, endpoint-dependent, with its
+ * `replies` entry) made when s8 was on another device; and a `replies`
+ * entry of a flow of s3's that has gone, to a shared port that s3's flow
+ * to the same remote (seeded later) does not have. Replies to the first
+ * two find their flow and must be dropped (drop_stale_flow), replies to
+ * the third find no flow that answers: none may reach a sandbox. The
+ * state check leaves out what each breaks.
  */
-#define GHOST ADDR(100, 64, 0, 77)
-static struct flow_key ghost_keys[3];
-static struct fz_flow ghost_moved;
+#define GONE_SANDBOX ADDR(100, 64, 0, 77)
+static struct flow_key gone_sandbox_flow, moved_sandbox_flow;
+static struct reply_key stale_reply;
+/* The third as the generator sees it: the flow it once answered. */
+static struct fz_flow stale_flow;
 
 /*
  * The next hops of XDP egress (bpf/neighbour.h), as XDP ingress would
@@ -291,11 +298,14 @@ static void put_fn(__u32 id, const char *name, __u32 sg, __u32 quota,
 	put(skel->maps.functions, &fn.id, &fn);
 }
 
-static void configure_functions(void)
+/* full_flow_table: FN_QUOTA goes without its quota (the default), so
+ * that its endpoint-dependent flows on B meet the full table too. */
+static void configure_functions(bool full_flow_table)
 {
 	put_fn(FN_OPEN, "open", 0, 0, ADDR(10, 0, 1, 0), DEV_A,
 	       ADDR(10, 0, 2, 0), DEV_C);
-	put_fn(FN_QUOTA, "quota", 1, 6, ADDR(10, 0, 1, 0), DEV_B, 0, DEV_A);
+	put_fn(FN_QUOTA, "quota", 1, full_flow_table ? 0 : 6,
+	       ADDR(10, 0, 1, 0), DEV_B, 0, DEV_A);
 	put_fn(FN_WEB, "web", 1, 0, ADDR(10, 0, 2, 0), DEV_C,
 	       ADDR(10, 0, 1, 0), DEV_A);
 	put_fn(FN_DENY, "deny", 2, 0, ADDR(10, 0, 1, 0), DEV_A, 0, DEV_A);
@@ -407,70 +417,109 @@ void probe_read(struct probe_snapshot *snap)
 	memcpy(snap, &fz_probe->bss->snapshot, sizeof(*snap));
 }
 
-static void put_ghosts(void)
+/* A leftover flow through att, from its first shared address and
+ * nat_port to next_hop, made for a sandbox on sandbox_dev. */
+static struct flow leftover_flow(const struct attachment *att,
+				 __u16 nat_port, enum fz_dev sandbox_dev,
+				 uint32_t next_hop)
 {
-	struct flow_key eg = egress_key(PROTO_TCP, GHOST, 41000,
-					ADDR(10, 0, 1, 10), 80);
-	struct flow out, in;
+	struct flow f;
 
-	memset(&out, 0, sizeof(out));
-	out.nat_addr = htonl(ADDR(10, 0, 1, 5));
-	out.nat_port = htons(41000);
-	out.ifindex = fz_devices[DEV_A].ifindex;
-	out.next_hop = htonl(ADDR(10, 0, 1, 10));
-	memset(&in, 0, sizeof(in));
-	in.nat_addr = htonl(GHOST);
-	in.nat_port = htons(41000);
-	in.ifindex = fz_devices[DEV_SX1].ifindex;
-	ghost_keys[0] = eg;
-	flow_reverse_key(&eg, &out, &ghost_keys[1]);
-	put(skel->maps.flows, &ghost_keys[0], &out);
-	put(skel->maps.flows, &ghost_keys[1], &in);
-
-	/* s1 on the wrong device. */
-	memset(&ghost_moved, 0, sizeof(ghost_moved));
-	ghost_moved.egress_key = egress_key(PROTO_UDP, fz_sandboxes[0].addr,
-					    41001, ADDR(10, 0, 1, 11), 8080);
-	ghost_moved.egress.nat_addr = htonl(ADDR(10, 0, 1, 5));
-	ghost_moved.egress.nat_port = htons(41001);
-	ghost_moved.egress.ifindex = fz_devices[DEV_A].ifindex;
-	flow_reverse_key(&ghost_moved.egress_key, &ghost_moved.egress,
-			 &ghost_moved.ingress_key);
-	ghost_keys[2] = ghost_moved.ingress_key;
-	in.nat_addr = htonl(fz_sandboxes[0].addr);
-	in.nat_port = htons(41001);
-	in.ifindex = fz_devices[DEV_SX2].ifindex;
-	put(skel->maps.flows, &ghost_keys[2], &in);
+	memset(&f, 0, sizeof(f));
+	f.nat_addr = att->shared_addrs[0];
+	f.nat_port = htons(nat_port);
+	f.dependent = att->mapping == MAPPING_DEPENDENT;
+	f.ifindex = att->ifindex;
+	f.next_hop = htonl(next_hop);
+	f.sandbox_ifindex = fz_devices[sandbox_dev].ifindex;
+	return f;
 }
 
-static bool is_ghost(const struct flow_key *k)
+/* The gone sandbox's flow, and its mapping and port, as a reply to it
+ * finds it (endpoint-independent, attachment A). */
+static void put_gone_sandbox_flow(void)
 {
-	unsigned int i;
+	struct flow f = leftover_flow(&attachments[0], 41000, DEV_SX1,
+				      ADDR(10, 0, 1, 10));
+	struct port_hold hold;
+	struct mapping m;
+	struct mapping_key mk;
+	struct port_key pk;
 
-	for (i = 0; i < ARRAY_SIZE(ghost_keys); i++)
-		if (!memcmp(&ghost_keys[i], k, sizeof(*k)))
-			return true;
-	return false;
+	gone_sandbox_flow = egress_key(PROTO_TCP, GONE_SANDBOX, 41000,
+				       ADDR(10, 0, 1, 10), 80);
+	put(skel->maps.flows, &gone_sandbox_flow, &f);
+	mapping_key_of(&gone_sandbox_flow, f.ifindex, &mk);
+	memset(&m, 0, sizeof(m));
+	m.shared_addr = f.nat_addr;
+	m.shared_port = f.nat_port;
+	m.flows = 1;
+	put(skel->maps.mappings, &mk, &m);
+	port_key_of(f.ifindex, f.nat_addr, f.nat_port, PROTO_TCP, &pk);
+	memset(&hold, 0, sizeof(hold));
+	hold.owner = mk;
+	put(skel->maps.ports, &pk, &hold);
 }
 
-unsigned int world_ghost_entries(void)
+/* s8's flow made on DEV_SX2 (s8 is on DEV_SX1), and its replies entry
+ * (endpoint-dependent, attachment B). */
+static void put_moved_sandbox_flow(void)
 {
-	return ARRAY_SIZE(ghost_keys);
+	struct flow f = leftover_flow(&attachments[1], 20030, DEV_SX2,
+				      ADDR(10, 0, 1, 11));
+	struct mapping_key owner;
+	struct reply_key rk;
+
+	moved_sandbox_flow = egress_key(PROTO_TCP, fz_sandboxes[7].addr,
+					41001, ADDR(10, 0, 1, 11), 443);
+	put(skel->maps.flows, &moved_sandbox_flow, &f);
+	mapping_key_of(&moved_sandbox_flow, f.ifindex, &owner);
+	reply_key_of(&moved_sandbox_flow, &f, &rk);
+	put(skel->maps.replies, &rk, &owner);
+}
+
+/* The replies entry of s3's flow to 10.0.1.10:53 at a shared port it no
+ * longer has (endpoint-dependent, attachment B). */
+static void put_stale_reply(void)
+{
+	struct mapping_key owner;
+
+	memset(&stale_flow, 0, sizeof(stale_flow));
+	stale_flow.key = egress_key(PROTO_UDP, fz_sandboxes[2].addr, 40001,
+				    ADDR(10, 0, 1, 10), 53);
+	stale_flow.flow = leftover_flow(&attachments[1], 20031, DEV_SX2,
+					ADDR(10, 0, 1, 10));
+	reply_key_of(&stale_flow.key, &stale_flow.flow, &stale_reply);
+	stale_flow.reply = stale_reply;
+	mapping_key_of(&stale_flow.key, stale_flow.flow.ifindex, &owner);
+	put(skel->maps.replies, &stale_reply, &owner);
+}
+
+static void put_leftovers(void)
+{
+	put_gone_sandbox_flow();
+	put_moved_sandbox_flow();
+	put_stale_reply();
 }
 
 void world_load(unsigned int epoch_number)
 {
 	/* Every other epoch, a flow table that fills up. */
-	flow_table_size = epoch_number % 2 ? 320 : 0;
+	bool full_flow_table = epoch_number % 2;
+
+	if (full_flow_table) {
+		sized_map = "flows";
+		sized_map_entries = 320;
+	}
 	load_programs();
-	/* The fixture's base configuration is replaced: its attachment and
-	 * function have the keys of A and FN_OPEN, its sandbox s1's. */
+	/* The configuration is the world's: the fixture's base one has the
+	 * keys of A, FN_OPEN and s1, which replace it. */
 	configure_attachments();
 	configure_groups();
-	configure_functions();
+	configure_functions(full_flow_table);
 	configure_sandboxes();
 	world_refresh_neighbours();
-	put_ghosts();
+	put_leftovers();
 	load_probe();
 	fz_flow_count = 0;
 	if (!fz_flows) {
@@ -556,6 +605,7 @@ enum fz_dev world_dev_of(__u32 ifindex)
 struct dump {
 	void *keys;
 	void *values;
+	size_t key_size, value_size;
 	unsigned int count;
 };
 
@@ -571,6 +621,8 @@ static void dump_map(struct bpf_map *map, struct dump *d)
 	d->values = calloc(max, vsize);
 	ck_assert_ptr_nonnull(d->keys);
 	ck_assert_ptr_nonnull(d->values);
+	d->key_size = ksize;
+	d->value_size = vsize;
 	d->count = 0;
 	for (;;) {
 		n = max - d->count;
@@ -596,16 +648,18 @@ static void dump_free(struct dump *d)
 	free(d->values);
 }
 
+/* By key, then reply: the stale reply's flow has a live flow's key. */
 static int flow_order(const void *a, const void *b)
 {
-	return memcmp(&((const struct fz_flow *)a)->egress_key,
-		      &((const struct fz_flow *)b)->egress_key,
-		      sizeof(struct flow_key));
+	const struct fz_flow *x = a, *y = b;
+	int by_key = memcmp(&x->key, &y->key, sizeof(x->key));
+
+	return by_key ? by_key : memcmp(&x->reply, &y->reply, sizeof(x->reply));
 }
 
 /* The flows the maps hold, in key order (not the hash table's), so the
  * generator picks the same flow for the same draw whatever the table's
- * layout. */
+ * layout; and the flow the stale reply once answered. */
 void world_refresh_flows(void)
 {
 	struct dump d;
@@ -614,20 +668,14 @@ void world_refresh_flows(void)
 	dump_map(skel->maps.flows, &d);
 	fz_flow_count = 0;
 	for (i = 0; i < d.count && fz_flow_count < FZ_FLOWS_MAX; i++) {
-		const struct flow_key *k = (const struct flow_key *)d.keys + i;
-		const struct flow *f = (const struct flow *)d.values + i;
-		struct fz_flow *kf;
+		struct fz_flow *kf = &fz_flows[fz_flow_count++];
 
-		if (k->direction != FLOW_EGRESS)
-			continue;
-		kf = &fz_flows[fz_flow_count];
-		kf->egress_key = *k;
-		kf->egress = *f;
-		flow_reverse_key(k, f, &kf->ingress_key);
-		fz_flow_count++;
+		kf->key = ((const struct flow_key *)d.keys)[i];
+		kf->flow = ((const struct flow *)d.values)[i];
+		reply_key_of(&kf->key, &kf->flow, &kf->reply);
 	}
 	if (fz_flow_count < FZ_FLOWS_MAX)
-		fz_flows[fz_flow_count++] = ghost_moved;
+		fz_flows[fz_flow_count++] = stale_flow;
 	qsort(fz_flows, fz_flow_count, sizeof(*fz_flows), flow_order);
 	dump_free(&d);
 }
@@ -759,45 +807,31 @@ void world_seed(void)
 
 /* ---- the global state check ---- */
 
+/* The index of key's entry in d, or -1. */
+static int dump_find(const struct dump *d, const void *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->count; i++)
+		if (!memcmp((const char *)d->keys + i * d->key_size, key,
+			    d->key_size))
+			return (int)i;
+	return -1;
+}
+
+static const void *dump_value(const struct dump *d, int i)
+{
+	return i < 0 ? NULL :
+		       (const char *)d->values + (size_t)i * d->value_size;
+}
+
 struct state {
-	struct dump flows, mappings, ports, sandboxes;
+	struct dump flows, mappings, ports, replies, sandboxes;
+	__u32 *mapping_users;	/* flows using each entry of mappings */
+	__u32 ports_expected[PROBE_MAX_SANDBOXES];
+	struct reply_key *flow_replies;	/* each flow's, for uniqueness */
+	unsigned int problems;
 };
-
-static const struct flow *state_flow(const struct state *st,
-				     const struct flow_key *key)
-{
-	unsigned int i;
-	const struct flow_key *keys = st->flows.keys;
-
-	for (i = 0; i < st->flows.count; i++)
-		if (!memcmp(&keys[i], key, sizeof(*key)))
-			return (const struct flow *)st->flows.values + i;
-	return NULL;
-}
-
-static const struct mapping *state_mapping(const struct state *st,
-					   const struct mapping_key *key)
-{
-	unsigned int i;
-	const struct mapping_key *keys = st->mappings.keys;
-
-	for (i = 0; i < st->mappings.count; i++)
-		if (!memcmp(&keys[i], key, sizeof(*key)))
-			return (const struct mapping *)st->mappings.values + i;
-	return NULL;
-}
-
-static const struct port_hold *state_port(const struct state *st,
-					  const struct port_key *key)
-{
-	unsigned int i;
-	const struct port_key *keys = st->ports.keys;
-
-	for (i = 0; i < st->ports.count; i++)
-		if (!memcmp(&keys[i], key, sizeof(*key)))
-			return (const struct port_hold *)st->ports.values + i;
-	return NULL;
-}
 
 static const char *fmt_key(const struct flow_key *k, char *buf, size_t len)
 {
@@ -805,185 +839,306 @@ static const char *fmt_key(const struct flow_key *k, char *buf, size_t len)
 
 	inet_ntop(AF_INET, &k->src_addr, a, sizeof(a));
 	inet_ntop(AF_INET, &k->dst_addr, b, sizeof(b));
-	snprintf(buf, len, "%s %s:%u -> %s:%u proto %u att %u",
-		 k->direction == FLOW_EGRESS ? "egress" : "ingress", a,
-		 ntohs(k->src_port), b, ntohs(k->dst_port), k->proto,
-		 k->attachment);
+	snprintf(buf, len, "flow %s:%u -> %s:%u proto %u", a,
+		 ntohs(k->src_port), b, ntohs(k->dst_port), k->proto);
 	return buf;
 }
 
-#define STATE_PROBLEM(...) do {						\
-		problems++;						\
+static const char *fmt_reply(const struct reply_key *r, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &r->remote_addr, a, sizeof(a));
+	inet_ntop(AF_INET, &r->shared_addr, b, sizeof(b));
+	snprintf(buf, len, "reply %s:%u -> %s:%u proto %u att %u", a,
+		 ntohs(r->remote_port), b, ntohs(r->shared_port), r->proto,
+		 r->attachment);
+	return buf;
+}
+
+#define STATE_PROBLEM(st, ...) do {					\
+		(st)->problems++;					\
 		violation(INV_STATE, NULL, __VA_ARGS__);		\
 	} while (0)
 
-unsigned int world_state_check(void)
+/* A key egress makes of a sandbox's packet: TCP, UDP or echo (whose
+ * remote port is 0), padding zero. */
+static bool flow_key_well_formed(const struct flow_key *k)
 {
-	unsigned int problems = 0, i, egress = 0, ingress = 0;
-	__u32 mapping_users[8192];
-	__u32 ports_expected[PROBE_MAX_SANDBOXES] = {0};
-	struct state st;
-	char kb[128];
+	return (k->proto == PROTO_TCP || k->proto == PROTO_UDP ||
+		(k->proto == PROTO_ICMP && !k->dst_port)) &&
+	       !k->pad[0] && !k->pad[1] && !k->pad[2];
+}
 
-	dump_map(skel->maps.flows, &st.flows);
-	dump_map(skel->maps.mappings, &st.mappings);
-	dump_map(skel->maps.ports, &st.ports);
-	dump_map(skel->maps.sandboxes, &st.sandboxes);
-	memset(mapping_users, 0, sizeof(mapping_users));
-	tallies[INV_STATE].checked++;
+/* Endpoint-independent: the sandbox endpoint's mapping holds the flow's
+ * shared endpoint, and `ports` gives that endpoint to the mapping. */
+static void check_mapping_route(struct state *st, const struct flow_key *k,
+				const struct flow *f, const char *kb)
+{
+	const struct port_hold *hold;
+	const struct mapping *m;
+	struct mapping_key mk;
+	struct port_key pk;
+	int mi;
 
-	if (st.sandboxes.count != fz_sandbox_count)
-		STATE_PROBLEM("%u sandbox entries, the world has %u",
-			      st.sandboxes.count, fz_sandbox_count);
-	for (i = 0; i < st.flows.count; i++) {
-		const struct flow_key *k = (const struct flow_key *)st.flows.keys + i;
-		const struct flow *f = (const struct flow *)st.flows.values + i;
-		const struct fz_sandbox *s;
-		const struct attachment *att;
-		struct flow_key rk;
-		const struct flow *r;
-		uint16_t port;
-		bool shared = false;
-		__u32 j;
-
-		if (is_ghost(k))
-			continue;
-		if (k->direction == FLOW_INGRESS) {
-			ingress++;
-			s = world_sandbox(ntohl(f->nat_addr));
-			if (!s || fz_devices[s->dev].ifindex != f->ifindex)
-				STATE_PROBLEM("%s leads to %#x on device %u, "
-					      "which is no sandbox there",
-					      fmt_key(k, kb, sizeof(kb)),
-					      ntohl(f->nat_addr), f->ifindex);
-			if (!world_attachment(k->attachment))
-				STATE_PROBLEM("%s: no such attachment",
-					      fmt_key(k, kb, sizeof(kb)));
-			continue;
-		}
-		if (k->direction != FLOW_EGRESS) {
-			STATE_PROBLEM("a flow key with direction %u",
-				      k->direction);
-			continue;
-		}
-		egress++;
-		s = world_sandbox(ntohl(k->src_addr));
-		if (!s || k->attachment) {
-			STATE_PROBLEM("%s: the source is no sandbox, or the "
-				      "key names an attachment",
-				      fmt_key(k, kb, sizeof(kb)));
-			continue;
-		}
-		att = world_attachment(f->ifindex);
-		if (!att) {
-			STATE_PROBLEM("%s goes out of device %u, no attachment",
-				      fmt_key(k, kb, sizeof(kb)), f->ifindex);
-			continue;
-		}
-		for (j = 0; j < att->shared_addr_count; j++)
-			shared |= att->shared_addrs[j] == f->nat_addr;
-		port = ntohs(f->nat_port);
-		if (!shared || port < att->port_lo || port > att->port_hi)
-			STATE_PROBLEM("%s is translated to %#x:%u, not a shared "
-				      "endpoint of attachment %u",
-				      fmt_key(k, kb, sizeof(kb)),
-				      ntohl(f->nat_addr), port, att->ifindex);
-		flow_reverse_key(k, f, &rk);
-		r = state_flow(&st, &rk);
-		if (!r)
-			STATE_PROBLEM("%s has no ingress entry (half a flow)",
-				      fmt_key(k, kb, sizeof(kb)));
-		else if (r->nat_addr != k->src_addr ||
-			 r->nat_port != k->src_port ||
-			 r->ifindex != fz_devices[s->dev].ifindex)
-			STATE_PROBLEM("%s: its ingress entry leads to %#x:%u on "
-				      "device %u, not back to the sandbox",
-				      fmt_key(k, kb, sizeof(kb)),
-				      ntohl(r->nat_addr), ntohs(r->nat_port),
-				      r->ifindex);
-		if (att->mapping == MAPPING_DEPENDENT) {
-			ports_expected[world_sandbox_index(s->addr)]++;
-		} else {
-			struct mapping_key mk;
-			const struct mapping *m;
-
-			mapping_key_of(k, att->ifindex, &mk);
-			m = state_mapping(&st, &mk);
-			if (!m) {
-				STATE_PROBLEM("%s has no mapping",
-					      fmt_key(k, kb, sizeof(kb)));
-			} else {
-				if (m->shared_addr != f->nat_addr ||
-				    m->shared_port != f->nat_port)
-					STATE_PROBLEM("%s: translated to %#x:%u,"
-						      " its mapping says %#x:%u",
-						      fmt_key(k, kb, sizeof(kb)),
-						      ntohl(f->nat_addr),
-						      ntohs(f->nat_port),
-						      ntohl(m->shared_addr),
-						      ntohs(m->shared_port));
-				mapping_users[m - (const struct mapping *)
-					      st.mappings.values]++;
-			}
-		}
+	mapping_key_of(k, f->ifindex, &mk);
+	mi = dump_find(&st->mappings, &mk);
+	m = dump_value(&st->mappings, mi);
+	if (!m) {
+		STATE_PROBLEM(st, "%s has no mapping", kb);
+		return;
 	}
-	if (egress != ingress)
-		STATE_PROBLEM("%u egress entries, %u ingress entries", egress,
-			      ingress);
-	for (i = 0; i < st.mappings.count && i < ARRAY_SIZE(mapping_users); i++) {
+	st->mapping_users[mi]++;
+	if (m->shared_addr != f->nat_addr || m->shared_port != f->nat_port)
+		STATE_PROBLEM(st, "%s: translated to %#x:%u, its mapping says "
+			      "%#x:%u", kb, ntohl(f->nat_addr),
+			      ntohs(f->nat_port), ntohl(m->shared_addr),
+			      ntohs(m->shared_port));
+	port_key_of(f->ifindex, f->nat_addr, f->nat_port, k->proto, &pk);
+	hold = dump_value(&st->ports, dump_find(&st->ports, &pk));
+	if (!hold || memcmp(&hold->owner, &mk, sizeof(mk)))
+		STATE_PROBLEM(st, "%s: `ports` gives its shared endpoint %s",
+			      kb, hold ? "to another owner" : "to nobody");
+}
+
+/* Endpoint-dependent: the flow's own `replies` entry names its sandbox
+ * endpoint. */
+static void check_replies_route(struct state *st, const struct flow_key *k,
+				const struct flow *f, const char *kb)
+{
+	const struct mapping_key *owner;
+	struct mapping_key mk;
+	struct reply_key rk;
+
+	reply_key_of(k, f, &rk);
+	mapping_key_of(k, f->ifindex, &mk);
+	owner = dump_value(&st->replies, dump_find(&st->replies, &rk));
+	if (!owner || memcmp(owner, &mk, sizeof(mk)))
+		STATE_PROBLEM(st, "%s: its replies entry %s", kb, owner ?
+			      "names another sandbox endpoint" : "is missing");
+}
+
+/* One flow: made by a sandbox (the gone sandbox's excepted), replies go
+ * to its device (the moved sandbox's excepted), translated to a shared
+ * endpoint of its attachment, with the route a reply takes to it. */
+static void check_flow(struct state *st, unsigned int i)
+{
+	const struct flow_key *k = (const struct flow_key *)st->flows.keys + i;
+	const struct flow *f = (const struct flow *)st->flows.values + i;
+	const struct fz_sandbox *s = world_sandbox(ntohl(k->src_addr));
+	bool gone = !memcmp(k, &gone_sandbox_flow, sizeof(*k));
+	bool moved = !memcmp(k, &moved_sandbox_flow, sizeof(*k));
+	const struct attachment *att = world_attachment(f->ifindex);
+	struct flow_key found_key;
+	struct flow found;
+	bool shared = false, answered;
+	char kb[128];
+	uint16_t port;
+	__u32 j;
+
+	fmt_key(k, kb, sizeof(kb));
+	reply_key_of(k, f, &st->flow_replies[i]);
+	if (!flow_key_well_formed(k))
+		STATE_PROBLEM(st, "%s: a key no sandbox's packet makes (pad "
+			      "%02x%02x%02x)", kb, k->pad[0], k->pad[1],
+			      k->pad[2]);
+	if (!s && !gone)
+		STATE_PROBLEM(st, "%s: the source is no sandbox", kb);
+	if (s && !moved && f->sandbox_ifindex != fz_devices[s->dev].ifindex)
+		STATE_PROBLEM(st, "%s: replies go to device %u, sandbox %s is "
+			      "on %u", kb, f->sandbox_ifindex, s->id,
+			      fz_devices[s->dev].ifindex);
+	if (!att) {
+		STATE_PROBLEM(st, "%s goes out of device %u, no attachment", kb,
+			      f->ifindex);
+		return;
+	}
+	for (j = 0; j < att->shared_addr_count; j++)
+		shared |= att->shared_addrs[j] == f->nat_addr;
+	port = ntohs(f->nat_port);
+	if (!shared || port < att->port_lo || port > att->port_hi)
+		STATE_PROBLEM(st, "%s is translated to %#x:%u, not a shared "
+			      "endpoint of attachment %u", kb,
+			      ntohl(f->nat_addr), port, att->ifindex);
+	if (f->dependent != (att->mapping == MAPPING_DEPENDENT))
+		STATE_PROBLEM(st, "%s: dependent %u on an attachment of %s "
+			      "mapping", kb, f->dependent,
+			      att->mapping == MAPPING_DEPENDENT ? "dependent" :
+							       "independent");
+	if (f->dependent)
+		check_replies_route(st, k, f, kb);
+	else
+		check_mapping_route(st, k, f, kb);
+	/* A dependent flow holds a port of its sandbox's own; the moved
+	 * sandbox's flow took it from the entry it had before the move. */
+	if (s && !moved && f->dependent)
+		st->ports_expected[world_sandbox_index(s->addr)]++;
+	answered = find_reply_flow(k->proto, ntohl(k->dst_addr),
+				   ntohs(k->dst_port), ntohl(f->nat_addr),
+				   ntohs(f->nat_port), f->ifindex, &found_key,
+				   &found);
+	if (!answered || memcmp(&found_key, k, sizeof(*k)))
+		STATE_PROBLEM(st, "%s: a reply to it finds %s", kb,
+			      answered ? "another flow" : "no flow");
+}
+
+static int reply_order(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct reply_key));
+}
+
+/* No two flows answer the same reply: it could reach only one of them. */
+static void check_replies_unique(struct state *st)
+{
+	unsigned int i;
+	char rb[128];
+
+	qsort(st->flow_replies, st->flows.count, sizeof(struct reply_key),
+	      reply_order);
+	for (i = 1; i < st->flows.count; i++) {
+		const struct reply_key *r = &st->flow_replies[i];
+
+		if (!reply_order(r - 1, r))
+			STATE_PROBLEM(st, "two flows answer the %s",
+				      fmt_reply(r, rb, sizeof(rb)));
+	}
+}
+
+/* Every replies entry (but the stale one) leads to the dependent flow of
+ * its sandbox endpoint to its remote, which answers it. */
+static void check_replies_entries(struct state *st)
+{
+	unsigned int i;
+	char rb[128];
+
+	for (i = 0; i < st->replies.count; i++) {
+		const struct reply_key *rk =
+			(const struct reply_key *)st->replies.keys + i;
+		const struct mapping_key *owner =
+			(const struct mapping_key *)st->replies.values + i;
+		struct flow_key key;
+		struct flow f;
+
+		if (!memcmp(rk, &stale_reply, sizeof(*rk)))
+			continue;
+		if (owner->attachment != rk->attachment ||
+		    owner->proto != rk->proto ||
+		    !find_reply_flow(rk->proto, ntohl(rk->remote_addr),
+				     ntohs(rk->remote_port),
+				     ntohl(rk->shared_addr),
+				     ntohs(rk->shared_port), rk->attachment,
+				     &key, &f) ||
+		    key.src_addr != owner->sandbox_addr ||
+		    key.src_port != owner->sandbox_port || !f.dependent)
+			STATE_PROBLEM(st, "the replies entry of the %s leads "
+				      "to %#x:%u, which has no dependent flow "
+				      "that answers it",
+				      fmt_reply(rk, rb, sizeof(rb)),
+				      ntohl(owner->sandbox_addr),
+				      ntohs(owner->sandbox_port));
+	}
+}
+
+/* Each mapping: counts the flows that use it, belongs to a sandbox (the
+ * gone one excepted), and holds its shared endpoint in `ports`. */
+static void check_mappings(struct state *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < st->mappings.count; i++) {
 		const struct mapping_key *mk =
-			(const struct mapping_key *)st.mappings.keys + i;
+			(const struct mapping_key *)st->mappings.keys + i;
 		const struct mapping *m =
-			(const struct mapping *)st.mappings.values + i;
+			(const struct mapping *)st->mappings.values + i;
 		const struct port_hold *hold;
 		struct port_key pk;
 		int si = world_sandbox_index(ntohl(mk->sandbox_addr));
 
-		if (m->flows != mapping_users[i])
-			STATE_PROBLEM("the mapping of %#x:%u proto %u att %u "
-				      "counts %u flows, %u use it",
+		if (!m->flows || m->flows != st->mapping_users[i])
+			STATE_PROBLEM(st, "the mapping of %#x:%u proto %u att "
+				      "%u counts %u flows, %u use it",
 				      ntohl(mk->sandbox_addr),
 				      ntohs(mk->sandbox_port), mk->proto,
 				      mk->attachment, m->flows,
-				      mapping_users[i]);
-		if (si < 0)
-			STATE_PROBLEM("a mapping of %#x, no sandbox",
+				      st->mapping_users[i]);
+		if (si >= 0)
+			st->ports_expected[si]++;
+		else if (ntohl(mk->sandbox_addr) != GONE_SANDBOX)
+			STATE_PROBLEM(st, "a mapping of %#x, no sandbox",
 				      ntohl(mk->sandbox_addr));
-		else
-			ports_expected[si]++;
 		port_key_of(mk->attachment, m->shared_addr, m->shared_port,
 			    mk->proto, &pk);
-		hold = state_port(&st, &pk);
-		if (!hold || memcmp(&hold->owner, mk, sizeof(*mk)))
-			STATE_PROBLEM("the mapping of %#x:%u proto %u holds "
-				      "%#x:%u, which `ports` gives %s",
+		hold = dump_value(&st->ports, dump_find(&st->ports, &pk));
+		if (!hold || memcmp(&hold->owner, mk, sizeof(*mk)) ||
+		    hold->released_ns)
+			STATE_PROBLEM(st, "the mapping of %#x:%u proto %u "
+				      "holds %#x:%u, which `ports` gives %s",
 				      ntohl(mk->sandbox_addr),
 				      ntohs(mk->sandbox_port), mk->proto,
 				      ntohl(m->shared_addr),
 				      ntohs(m->shared_port),
-				      hold ? "to another owner" : "to nobody");
+				      !hold ? "to nobody" :
+				      hold->released_ns ? "as released" :
+				      "to another owner");
 	}
 	/* No flow expires and no mapping ends in a fuzz run, so no port is
 	 * held for a past owner: one ports entry per mapping. */
-	if (st.ports.count != st.mappings.count)
-		STATE_PROBLEM("%u ports entries for %u mappings",
-			      st.ports.count, st.mappings.count);
-	for (i = 0; i < st.sandboxes.count; i++) {
+	if (st->ports.count != st->mappings.count)
+		STATE_PROBLEM(st, "%u ports entries for %u mappings",
+			      st->ports.count, st->mappings.count);
+}
+
+static void check_ports_in_use(struct state *st)
+{
+	unsigned int i;
+
+	if (st->sandboxes.count != fz_sandbox_count)
+		STATE_PROBLEM(st, "%u sandbox entries, the world has %u",
+			      st->sandboxes.count, fz_sandbox_count);
+	for (i = 0; i < st->sandboxes.count; i++) {
 		const struct sandbox *sbx =
-			(const struct sandbox *)st.sandboxes.values + i;
+			(const struct sandbox *)st->sandboxes.values + i;
 		int si = world_sandbox_index(ntohl(sbx->addr));
 
-		if (si < 0)
-			continue;
-		if (sbx->ports_in_use != ports_expected[si])
-			STATE_PROBLEM("sandbox %s holds ports_in_use %u, its "
-				      "mappings and dependent flows make %u",
+		if (si >= 0 && sbx->ports_in_use != st->ports_expected[si])
+			STATE_PROBLEM(st, "sandbox %s holds ports_in_use %u, "
+				      "its mappings and dependent flows make "
+				      "%u",
 				      sbx->id, sbx->ports_in_use,
-				      ports_expected[si]);
+				      st->ports_expected[si]);
 	}
+}
+
+unsigned int world_state_check(void)
+{
+	struct state st;
+	unsigned int i;
+
+	memset(&st, 0, sizeof(st));
+	dump_map(skel->maps.flows, &st.flows);
+	dump_map(skel->maps.mappings, &st.mappings);
+	dump_map(skel->maps.ports, &st.ports);
+	dump_map(skel->maps.replies, &st.replies);
+	dump_map(skel->maps.sandboxes, &st.sandboxes);
+	st.mapping_users = calloc(st.mappings.count + 1, sizeof(__u32));
+	st.flow_replies = calloc(st.flows.count + 1, sizeof(struct reply_key));
+	ck_assert_ptr_nonnull(st.mapping_users);
+	ck_assert_ptr_nonnull(st.flow_replies);
+	tallies[INV_STATE].checked++;
+
+	for (i = 0; i < st.flows.count; i++)
+		check_flow(&st, i);
+	check_replies_unique(&st);
+	check_replies_entries(&st);
+	check_mappings(&st);
+	check_ports_in_use(&st);
+
+	free(st.mapping_users);
+	free(st.flow_replies);
 	dump_free(&st.flows);
 	dump_free(&st.mappings);
 	dump_free(&st.ports);
+	dump_free(&st.replies);
 	dump_free(&st.sandboxes);
-	return problems;
+	return st.problems;
 }

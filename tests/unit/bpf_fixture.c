@@ -20,7 +20,9 @@ static const __u8 mac_host[6] = MAC_HOST;
 static const __u8 mac_shared[6] = MAC_SHARED;
 
 struct sharenat_bpf *skel;
-__u32 flow_table_size;
+const char *sized_map;
+__u32 sized_map_entries;
+__u64 expiry_queue_room_for_test;
 
 /* ---- fixture: a fresh skeleton per test, nothing pinned ---- */
 
@@ -133,11 +135,15 @@ void load_programs(void)
 		ck_assert_msg(!err, "unpinning map %s: %s",
 			      bpf_map__name(map), strerror(-err));
 	}
-	if (flow_table_size) {
-		err = bpf_map__set_max_entries(skel->maps.flows,
-					       flow_table_size);
-		ck_assert_msg(!err, "sizing map flows: %s", strerror(-err));
+	if (sized_map) {
+		map = bpf_object__find_map_by_name(skel->obj, sized_map);
+		ck_assert_msg(map, "no map %s to size", sized_map);
+		err = bpf_map__set_max_entries(map, sized_map_entries);
+		ck_assert_msg(!err, "sizing map %s: %s", sized_map,
+			      strerror(-err));
 	}
+	if (expiry_queue_room_for_test)
+		skel->rodata->expiry_queue_room = expiry_queue_room_for_test;
 	err = sharenat_bpf__load(skel);
 	ck_assert_msg(!err, "loading the BPF programs failed: %s (needs a "
 		      "kernel with BPF, BTF and root)", strerror(-err));
@@ -155,7 +161,8 @@ void unload_programs(void)
 {
 	sharenat_bpf__destroy(skel);
 	skel = NULL;
-	flow_table_size = 0;
+	sized_map = NULL;
+	expiry_queue_room_for_test = 0;
 }
 
 /* ---- running a frame ---- */
@@ -289,10 +296,11 @@ unsigned int count_flow_entries(void)
 	return n;
 }
 
-/* Keys as include/sharenat.h describes them: egress as the sandbox sends
- * (attachment 0), ingress as the remote replies, scoped by attachment.
- * For ICMP echo the identifier is the port of the local end and the other
- * port is 0. Addresses and ports host order here. */
+/* Keys as include/sharenat.h describes them, built here by hand so that
+ * a layout the programs got wrong shows. A flow's key is the packet as its
+ * sandbox sends it; a reply key the packet as the remote answers, scoped
+ * by attachment. For ICMP echo the identifier is the port of the local
+ * end and the remote's port is 0. Addresses and ports host order here. */
 struct flow_key egress_key(uint8_t proto, uint32_t sandbox,
 			   uint16_t sandbox_port, uint32_t remote,
 			   uint16_t remote_port)
@@ -305,24 +313,48 @@ struct flow_key egress_key(uint8_t proto, uint32_t sandbox,
 	key.src_port = htons(sandbox_port);
 	key.dst_port = htons(remote_port);
 	key.proto = proto;
-	key.direction = FLOW_EGRESS;
 	return key;
 }
 
-struct flow_key ingress_key(uint8_t proto, uint32_t remote,
-			    uint16_t remote_port, uint32_t shared,
-			    uint16_t shared_port, __u32 attachment)
+struct mapping_key mapping_key(uint8_t proto, uint32_t sandbox,
+			       uint16_t sandbox_port)
 {
-	struct flow_key key;
+	struct mapping_key key;
 
 	memset(&key, 0, sizeof(key));
-	key.src_addr = htonl(remote);
-	key.dst_addr = htonl(shared);
-	key.src_port = htons(remote_port);
-	key.dst_port = htons(shared_port);
+	key.sandbox_addr = htonl(sandbox);
+	key.sandbox_port = htons(sandbox_port);
 	key.proto = proto;
-	key.direction = FLOW_INGRESS;
+	key.attachment = TEST_IFINDEX;
+	return key;
+}
+
+struct port_key port_key(uint8_t proto, uint32_t shared, uint16_t shared_port,
+			 __u32 attachment)
+{
+	struct port_key key;
+
+	memset(&key, 0, sizeof(key));
 	key.attachment = attachment;
+	key.shared_addr = htonl(shared);
+	key.shared_port = htons(shared_port);
+	key.proto = proto;
+	return key;
+}
+
+struct reply_key reply_key(uint8_t proto, uint32_t remote,
+			   uint16_t remote_port, uint32_t shared,
+			   uint16_t shared_port, __u32 attachment)
+{
+	struct reply_key key;
+
+	memset(&key, 0, sizeof(key));
+	key.attachment = attachment;
+	key.remote_addr = htonl(remote);
+	key.shared_addr = htonl(shared);
+	key.remote_port = htons(remote_port);
+	key.shared_port = htons(shared_port);
+	key.proto = proto;
 	return key;
 }
 
@@ -337,31 +369,175 @@ struct flow must_find_flow(const struct flow_key *key, const char *which)
 	return flow;
 }
 
-/* The two entries of one flow: the egress one names the shared end, the
- * ingress one the sandbox end, each with its device. */
-void assert_flow_pair(uint8_t proto, uint32_t sandbox,
-		      uint16_t sandbox_port, uint32_t remote,
-		      uint16_t remote_port, uint32_t shared,
-		      uint16_t shared_port)
+/* The flow of owner's endpoint with the reply's remote, if it answers
+ * replies to the reply's shared endpoint: the owner's flow to that remote
+ * may have gone out through another one. */
+static bool flow_of_owner(const struct mapping_key *owner,
+			  const struct reply_key *reply, struct flow_key *key,
+			  struct flow *flow)
 {
-	int icmp = proto == PROTO_ICMP;
+	flow_key_of_owner(owner, reply->remote_addr, reply->remote_port, key);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), key, flow))
+		return false;
+	return flow->ifindex == reply->attachment &&
+	       flow->nat_addr == reply->shared_addr &&
+	       flow->nat_port == reply->shared_port;
+}
+
+bool find_reply_flow(uint8_t proto, uint32_t remote, uint16_t remote_port,
+		     uint32_t shared, uint16_t shared_port, __u32 attachment,
+		     struct flow_key *key, struct flow *flow)
+{
+	struct reply_key reply = reply_key(proto, remote, remote_port, shared,
+					   shared_port, attachment);
+	struct port_key port = port_key(proto, shared, shared_port,
+					attachment);
+	struct mapping_key owner;
+	struct port_hold hold;
+
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.ports), &port,
+				 &hold) &&
+	    flow_of_owner(&hold.owner, &reply, key, flow))
+		return true;
+	return !bpf_map_lookup_elem(bpf_map__fd(skel->maps.replies), &reply,
+				    &owner) &&
+	       flow_of_owner(&owner, &reply, key, flow);
+}
+
+struct flow must_find_reply_flow(uint8_t proto, uint32_t remote,
+				 uint16_t remote_port, uint32_t shared,
+				 uint16_t shared_port, __u32 attachment,
+				 const struct flow_key *want)
+{
+	struct flow_key key;
+	struct flow flow;
+
+	ck_assert_msg(find_reply_flow(proto, remote, remote_port, shared,
+				      shared_port, attachment, &key, &flow),
+		      "a reply from %#x:%u to %#x:%u (proto %u) reaches no "
+		      "flow", remote, remote_port, shared, shared_port, proto);
+	ck_assert_msg(!memcmp(&key, want, sizeof(key)), "a reply from %#x:%u "
+		      "to %#x:%u (proto %u) reaches the flow of %#x:%u, want "
+		      "%#x:%u", remote, remote_port, shared, shared_port, proto,
+		      ntohl(key.src_addr), ntohs(key.src_port),
+		      ntohl(want->src_addr), ntohs(want->src_port));
+	return flow;
+}
+
+/* The `ports` entry of a shared endpoint must name its owner (while its
+ * mapping lives, and for SHARENAT_PORT_HOLD_SECONDS after). */
+void assert_port_owner(uint8_t proto, uint32_t shared, uint16_t port,
+		       uint32_t sandbox, uint16_t sandbox_port)
+{
+	struct mapping_key want = mapping_key(proto, sandbox, sandbox_port);
+	struct port_key key = port_key(proto, shared, port, TEST_IFINDEX);
+	struct port_hold hold;
+	struct mapping_key *owner = &hold.owner;
+
+	ck_assert_uint_eq(bpf_map__value_size(skel->maps.ports), sizeof(hold));
+	ck_assert_msg(bpf_map_lookup_elem(bpf_map__fd(skel->maps.ports), &key,
+					  &hold) == 0,
+		      "shared port %u (proto %u) is not in map ports", port,
+		      proto);
+	ck_assert_msg(memcmp(owner, &want, sizeof(want)) == 0,
+		      "shared port %u is owned by %#x:%u, want %#x:%u", port,
+		      ntohl(owner->sandbox_addr), ntohs(owner->sandbox_port),
+		      sandbox, sandbox_port);
+}
+
+void assert_reply_owner(uint8_t proto, uint32_t remote, uint16_t remote_port,
+			uint32_t shared, uint16_t shared_port,
+			uint32_t sandbox, uint16_t sandbox_port)
+{
+	struct reply_key key = reply_key(proto, remote, remote_port, shared,
+					 shared_port, TEST_IFINDEX);
+	struct mapping_key want = mapping_key(proto, sandbox, sandbox_port);
+	struct mapping_key owner;
+
+	ck_assert_msg(bpf_map_lookup_elem(bpf_map__fd(skel->maps.replies),
+					  &key, &owner) == 0,
+		      "no replies entry for %#x:%u to shared port %u (proto "
+		      "%u)", remote, remote_port, shared_port, proto);
+	ck_assert_msg(memcmp(&owner, &want, sizeof(want)) == 0,
+		      "replies from %#x:%u to shared port %u lead to %#x:%u, "
+		      "want %#x:%u", remote, remote_port, shared_port,
+		      ntohl(owner.sandbox_addr), ntohs(owner.sandbox_port),
+		      sandbox, sandbox_port);
+}
+
+static bool has_reply_key(const struct reply_key *key)
+{
+	struct mapping_key owner;
+
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.replies), key,
+				   &owner) == 0;
+}
+
+static enum mapping_behaviour attachment_mapping(void)
+{
+	__u32 ifindex = TEST_IFINDEX;
+	struct attachment att;
+
+	ck_assert_int_eq(bpf_map_lookup_elem(
+				bpf_map__fd(skel->maps.attachments), &ifindex,
+				&att), 0);
+	return att.mapping;
+}
+
+/* The shared end and both devices in the flow's one entry; the way back
+ * through the mapping's port (endpoint-independent mapping, no reply key)
+ * or the flow's own reply key (endpoint-dependent). */
+void assert_new_flow(uint8_t proto, uint32_t sandbox, uint16_t sandbox_port,
+		     uint32_t remote, uint16_t remote_port, uint32_t shared,
+		     uint16_t shared_port)
+{
+	/* An echo's remote has no port. */
+	uint16_t remote_end = proto == PROTO_ICMP ? 0 : remote_port;
 	struct flow_key key = egress_key(proto, sandbox, sandbox_port, remote,
-					 icmp ? 0 : remote_port);
-	struct flow flow = must_find_flow(&key, "egress entry");
+					 remote_end);
+	struct reply_key reply = reply_key(proto, remote, remote_end, shared,
+					   shared_port, TEST_IFINDEX);
+	bool dependent = attachment_mapping() == MAPPING_DEPENDENT;
+	struct flow flow = must_find_flow(&key, "flow");
 
 	ck_assert_uint_eq(ntohl(flow.nat_addr), shared);
 	ck_assert_uint_eq(ntohs(flow.nat_port), shared_port);
 	ck_assert_uint_eq(flow.ifindex, TEST_IFINDEX);
-	ck_assert_uint_eq(flow.packets, 1);
+	ck_assert_uint_eq(flow.sandbox_ifindex, TEST_IFINDEX);
+	ck_assert_uint_eq(flow.dependent, dependent);
+	ck_assert_uint_eq(flow.packets_out, 1);
+	ck_assert_uint_eq(flow.packets_in, 0);
+	ck_assert_uint_eq(flow.tcp_seen_in, 0);
 	ck_assert_uint_ne(flow.last_seen_ns, 0);
 
-	key = ingress_key(proto, remote, icmp ? 0 : remote_port, shared,
-			  shared_port, TEST_IFINDEX);
-	flow = must_find_flow(&key, "ingress entry");
-	ck_assert_uint_eq(ntohl(flow.nat_addr), sandbox);
-	ck_assert_uint_eq(ntohs(flow.nat_port), sandbox_port);
-	ck_assert_uint_eq(flow.ifindex, TEST_IFINDEX);
-	ck_assert_uint_eq(flow.packets, 0);
+	if (dependent) {
+		assert_reply_owner(proto, remote, remote_end, shared,
+				   shared_port, sandbox, sandbox_port);
+	} else {
+		assert_port_owner(proto, shared, shared_port, sandbox,
+				  sandbox_port);
+		ck_assert_msg(!has_reply_key(&reply), "an endpoint-"
+			      "independent flow has a replies entry");
+	}
+	must_find_reply_flow(proto, remote, remote_end, shared, shared_port,
+			     TEST_IFINDEX, &key);
+}
+
+__u64 packets_in_of_all_flows(void)
+{
+	int fd = bpf_map__fd(skel->maps.flows);
+	struct flow_key key, next;
+	const void *prev = NULL;
+	struct flow flow;
+	__u64 sum = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		ck_assert_int_eq(bpf_map_lookup_elem(fd, &next, &flow), 0);
+		sum += flow.packets_in;
+		key = next;
+		prev = &key;
+	}
+	return sum;
 }
 
 struct sandbox must_find_sandbox(uint32_t addr)
@@ -382,7 +558,7 @@ uint16_t shared_port_of(uint8_t proto, uint32_t sandbox,
 	struct flow_key key = egress_key(proto, sandbox, sandbox_port, SERVER,
 					 remote_port);
 
-	return ntohs(must_find_flow(&key, "egress entry").nat_port);
+	return ntohs(must_find_flow(&key, "flow").nat_port);
 }
 
 /* ---- assertions ---- */
@@ -495,7 +671,7 @@ uint16_t shared_port_to(uint8_t proto, uint32_t sandbox,
 	struct flow_key key = egress_key(proto, sandbox, sandbox_port, remote,
 					 proto == PROTO_ICMP ? 0 : remote_port);
 
-	return ntohs(must_find_flow(&key, "egress entry").nat_port);
+	return ntohs(must_find_flow(&key, "flow").nat_port);
 }
 
 bool has_flow(uint8_t proto, uint32_t sandbox, uint16_t sandbox_port,
@@ -599,6 +775,18 @@ void set_timeouts(enum mapping_behaviour mapping,
 	put_attachment(&att);
 }
 
+void mark_shared_addr_added(void)
+{
+	__u32 ifindex = TEST_IFINDEX;
+	struct attachment att;
+
+	ck_assert_int_eq(bpf_map_lookup_elem(
+				bpf_map__fd(skel->maps.attachments), &ifindex,
+				&att), 0);
+	att.added_addrs = 1;
+	put_attachment(&att);
+}
+
 void set_port_quota(__u32 quota)
 {
 	struct function fn = base_function();
@@ -630,6 +818,7 @@ void assert_refused(const struct frame_spec *spec, __u64 why,
 	unsigned int flows = count_flow_entries();
 	unsigned int mappings = count_entries(skel->maps.mappings);
 	unsigned int ports = count_entries(skel->maps.ports);
+	unsigned int replies = count_entries(skel->maps.replies);
 	__u32 in_use = ports_in_use(spec->src_addr);
 	bool silent = why == COUNTED(DROP_SECURITY_GROUP);
 	__u64 before[COUNTER_MAX];
@@ -653,7 +842,25 @@ void assert_refused(const struct frame_spec *spec, __u64 why,
 	ck_assert_uint_eq(count_flow_entries(), flows);
 	ck_assert_uint_eq(count_entries(skel->maps.mappings), mappings);
 	ck_assert_uint_eq(count_entries(skel->maps.ports), ports);
+	ck_assert_uint_eq(count_entries(skel->maps.replies), replies);
 	ck_assert_uint_eq(ports_in_use(spec->src_addr), in_use);
+}
+
+void assert_unsolicited(const struct frame_spec *spec, const char *what)
+{
+	__u64 packets_in = packets_in_of_all_flows();
+	__u64 before[COUNTER_MAX];
+	struct run run;
+
+	read_counters(before);
+	run_frame(INGRESS, spec, &run);
+	ck_assert_msg(run.verdict == TC_ACT_SHOT, "%s: verdict %s, want "
+		      "TC_ACT_SHOT (unsolicited)", what,
+		      verdict_name(INGRESS, run.verdict));
+	assert_frame_is(what, &run, run.in, run.in_len);
+	assert_counter_steps(what, before, COUNTED(DROP_UNSOLICITED));
+	ck_assert_msg(packets_in_of_all_flows() == packets_in, "%s: a flow "
+		      "counted the packet in", what);
 }
 
 void assert_icmp_error_about(const char *what, const struct run *run,

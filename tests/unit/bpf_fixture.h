@@ -85,8 +85,13 @@
 /* ---- fixture: a fresh skeleton per test, nothing pinned ---- */
 
 extern struct sharenat_bpf *skel;
-/* Nonzero: map `flows` holds only this many entries (full-table tests). */
-extern __u32 flow_table_size;
+/* Full-table tests, set before load_programs: the map of this name gets
+ * room for sized_map_entries entries (NULL: every map as built). */
+extern const char *sized_map;
+extern __u32 sized_map_entries;
+/* Nonzero: the expiry queue's room as the programs see it, set before
+ * load_programs (a full queue without filling it). */
+extern __u64 expiry_queue_room_for_test;
 
 /* Checked fixture: fails the test (with the reason) when not root or when
  * the object does not load. */
@@ -138,18 +143,49 @@ void restart_ip_ids(void);
 
 void read_counters(__u64 sums[COUNTER_MAX]);
 unsigned int count_flow_entries(void);
-/* Keys as include/sharenat.h describes them; host order arguments. */
+/* Keys as include/sharenat.h describes them; host order arguments. A
+ * flow's key is the packet as its sandbox sends it. */
 struct flow_key egress_key(uint8_t proto, uint32_t sandbox,
 			   uint16_t sandbox_port, uint32_t remote,
 			   uint16_t remote_port);
-struct flow_key ingress_key(uint8_t proto, uint32_t remote,
-			    uint16_t remote_port, uint32_t shared,
-			    uint16_t shared_port, __u32 attachment);
+/* A sandbox endpoint towards the test attachment (maps `mappings`,
+ * `ports` and `replies` name owners so). */
+struct mapping_key mapping_key(uint8_t proto, uint32_t sandbox,
+			       uint16_t sandbox_port);
+struct port_key port_key(uint8_t proto, uint32_t shared, uint16_t shared_port,
+			 __u32 attachment);
+struct reply_key reply_key(uint8_t proto, uint32_t remote,
+			   uint16_t remote_port, uint32_t shared,
+			   uint16_t shared_port, __u32 attachment);
 struct flow must_find_flow(const struct flow_key *key, const char *which);
-/* Both entries of a flow that has seen one packet out and none in. */
-void assert_flow_pair(uint8_t proto, uint32_t sandbox, uint16_t sandbox_port,
-		      uint32_t remote, uint16_t remote_port, uint32_t shared,
-		      uint16_t shared_port);
+/* The flow a reply from remote to a shared endpoint of attachment reaches,
+ * followed as ingress follows it: through the endpoint's owner in `ports`,
+ * else the `replies` entry for this remote; its key in *key. false when
+ * the way ends before a flow that answers there. */
+bool find_reply_flow(uint8_t proto, uint32_t remote, uint16_t remote_port,
+		     uint32_t shared, uint16_t shared_port, __u32 attachment,
+		     struct flow_key *key, struct flow *flow);
+/* The same, failing the test when the reply reaches no flow, or the flow
+ * of another sandbox endpoint than want's. */
+struct flow must_find_reply_flow(uint8_t proto, uint32_t remote,
+				 uint16_t remote_port, uint32_t shared,
+				 uint16_t shared_port, __u32 attachment,
+				 const struct flow_key *want);
+/* The `ports` entry of a shared endpoint must name this owner. */
+void assert_port_owner(uint8_t proto, uint32_t shared, uint16_t port,
+		       uint32_t sandbox, uint16_t sandbox_port);
+/* The `replies` entry of a reply must name this owner. */
+void assert_reply_owner(uint8_t proto, uint32_t remote, uint16_t remote_port,
+			uint32_t shared, uint16_t shared_port,
+			uint32_t sandbox, uint16_t sandbox_port);
+/* A flow that has seen one packet out and none in, on the test devices,
+ * whose replies come back to it: through its mapping's port or its own
+ * `replies` entry, as the attachment's mapping behaviour says. */
+void assert_new_flow(uint8_t proto, uint32_t sandbox, uint16_t sandbox_port,
+		     uint32_t remote, uint16_t remote_port, uint32_t shared,
+		     uint16_t shared_port);
+/* Packets in of every flow, summed. */
+__u64 packets_in_of_all_flows(void);
 struct sandbox must_find_sandbox(uint32_t addr);
 /* The shared port (or echo identifier) of a sandbox's flow to SERVER. */
 uint16_t shared_port_of(uint8_t proto, uint32_t sandbox,
@@ -193,6 +229,10 @@ __u64 counter(enum counter which);
 void set_mapping(enum mapping_behaviour mapping);
 void set_timeouts(enum mapping_behaviour mapping,
 		  struct flow_timeouts timeouts);
+/* As if sharenat had added the shared address to the device: an
+ * unsolicited packet to it is then dropped and counted (drop_unsolicited)
+ * instead of passed to the host. */
+void mark_shared_addr_added(void);
 /* f1's port quota; 0 means the default. */
 void set_port_quota(__u32 quota);
 /* Sandboxes 100.64.0.2 .. 100.64.0.(n + 1) of f1 besides sandbox 1. */
@@ -206,11 +246,14 @@ void assert_frame_is(const char *name, const struct run *run,
 void assert_counter_steps(const char *name, const __u64 before[COUNTER_MAX],
 			  __u64 counted);
 /* A new flow's first packet is refused for the counters in `why`: no
- * flow entry, mapping, port or quota taken; the sandbox told so by an
+ * flow entry, mapping, port, reply key or quota taken; the sandbox told so by an
  * ICMP destination unreachable from its gateway, except for a security
  * group's refusal, which drops the frame unchanged. */
 void assert_refused(const struct frame_spec *spec, __u64 why,
 		    const char *what);
+/* A packet in on the shared device that must reach no sandbox: dropped
+ * untouched as unsolicited, counted by no flow. */
+void assert_unsolicited(const struct frame_spec *spec, const char *what);
 /* run's output is the NAT's own ICMP error type/code (and rest: the last
  * four bytes of its header) from `from` about run's input, sent back to
  * its sender. */

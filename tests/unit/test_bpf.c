@@ -245,6 +245,12 @@ static const struct frame_spec synack_from_other_server = {
 	.src_port = 80, .dst_port = 40000, .tcp_flags = TCPF_SYN | TCPF_ACK,
 };
 
+/* To a shared port sandbox 1's flow to the server did not go out by. */
+static const struct frame_spec synack_to_other_port = {
+	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_TCP,
+	.src_port = 80, .dst_port = 40002, .tcp_flags = TCPF_SYN | TCPF_ACK,
+};
+
 static const struct frame_spec udp_reply_from_server = {
 	FROM_SERVER, .src_addr = SERVER, .proto = PROTO_UDP,
 	.src_port = 53, .dst_port = 40001, .payload = "the answer: 42",
@@ -483,6 +489,73 @@ static void with_syn_flow_then_sandbox_gone(void)
 	delete(skel->maps.sandboxes, &addr);
 }
 
+/* Sandbox 1 deleted and added again on another device after its flow
+ * was made: the flow's replies are not the new sandbox's. */
+static void with_syn_flow_then_sandbox_moved(void)
+{
+	with_syn_flow();
+	with_sandbox_1_on_other_device();
+}
+
+/* The shared address is one sharenat added, so what no flow answers is
+ * dropped as unsolicited (the host has no use for it). */
+static void with_syn_flow_on_added_addr(void)
+{
+	mark_shared_addr_added();
+	with_syn_flow();
+}
+
+static void with_dependent_syn_flow_on_added_addr(void)
+{
+	set_mapping(MAPPING_DEPENDENT);
+	with_syn_flow_on_added_addr();
+}
+
+static void delete_syn_flow(void)
+{
+	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
+
+	delete(skel->maps.flows, &key);
+}
+
+/* What leads replies to a flow outlives it (a CLI del killed between
+ * its deletes): sandbox 1's mapping and port, or its reply key. */
+static void with_port_owner_without_flow(void)
+{
+	with_syn_flow_on_added_addr();
+	delete_syn_flow();
+}
+
+static void with_reply_key_without_flow(void)
+{
+	with_dependent_syn_flow_on_added_addr();
+	delete_syn_flow();
+}
+
+/* Shared port 40002 owned by sandbox 1's endpoint 40000, whose flow to
+ * the server went out by 40000: a stale `ports` owner, or a stale reply
+ * key for the server. */
+static void with_port_owner_whose_flow_is_elsewhere(void)
+{
+	struct mapping_key owner = mapping_key(PROTO_TCP, SBX1, 40000);
+	struct port_hold hold = { .owner = owner };
+	struct port_key port = port_key(PROTO_TCP, SHARED, 40002,
+					TEST_IFINDEX);
+
+	with_syn_flow_on_added_addr();
+	put(skel->maps.ports, &port, &hold);
+}
+
+static void with_reply_key_whose_flow_is_elsewhere(void)
+{
+	struct mapping_key owner = mapping_key(PROTO_TCP, SBX1, 40000);
+	struct reply_key key = reply_key(PROTO_TCP, SERVER, 80, SHARED, 40002,
+					 TEST_IFINDEX);
+
+	with_dependent_syn_flow_on_added_addr();
+	put(skel->maps.replies, &key, &owner);
+}
+
 /* Sandbox 1 on a device that takes XDP frames (a tap), listed in the
  * devmap XDP ingress redirects through. */
 static void with_tap_sandbox(void)
@@ -632,31 +705,47 @@ static void assert_mac_learned(uint32_t addr, const __u8 *want)
 		      want[1], want[2], want[3], want[4], want[5]);
 }
 
-static void verify_syn_flow(void)
+/* Sandbox 1's flow to SERVER:80, the one the table's TCP frames use. */
+static struct flow syn_flow(void)
 {
 	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
+
+	return must_find_flow(&key, "flow");
+}
+
+/* The same flow, as the server's replies to shared port 40000 find it. */
+static struct flow syn_flow_of_reply(void)
+{
+	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
+
+	return must_find_reply_flow(PROTO_TCP, SERVER, 80, SHARED, 40000,
+				    TEST_IFINDEX, &key);
+}
+
+static void verify_syn_flow(void)
+{
 	struct flow flow;
 
 	/* Port preservation: the sandbox's own port was free. */
-	assert_flow_pair(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
-	flow = must_find_flow(&key, "egress entry");
+	assert_new_flow(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
+	flow = syn_flow();
 	ck_assert_uint_eq(ntohl(flow.next_hop), SERVER);
-	ck_assert_uint_eq(flow.tcp_seen, FLOW_SEEN_SYN);
+	ck_assert_uint_eq(flow.tcp_seen_out, FLOW_SEEN_SYN);
 	assert_mac_learned(SBX1, mac_sbx1);
 }
 
 static void verify_flow_reused(void)
 {
-	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
-	struct flow flow = must_find_flow(&key, "egress entry");
+	struct flow flow = syn_flow();
 
-	ck_assert_uint_eq(flow.packets, 2);
-	ck_assert_uint_eq(flow.tcp_seen, FLOW_SEEN_SYN);
+	ck_assert_uint_eq(flow.packets_out, 2);
+	ck_assert_uint_eq(flow.tcp_seen_out, FLOW_SEEN_SYN);
+	ck_assert_uint_eq(flow.packets_in, 0);
 }
 
 static void verify_udp_flow(void)
 {
-	assert_flow_pair(PROTO_UDP, SBX1, 40001, SERVER, 53, SHARED, 40001);
+	assert_new_flow(PROTO_UDP, SBX1, 40001, SERVER, 53, SHARED, 40001);
 }
 
 static void verify_udp_checksum_still_zero(const struct run *run)
@@ -675,7 +764,7 @@ static void verify_udp_checksum_all_ones(const struct run *run)
 
 static void verify_udp_flow_no_checksum(const struct run *run)
 {
-	assert_flow_pair(PROTO_UDP, SBX1, 40003, SERVER, 53, SHARED, 40003);
+	assert_new_flow(PROTO_UDP, SBX1, 40003, SERVER, 53, SHARED, 40003);
 	verify_udp_checksum_still_zero(run);
 }
 
@@ -693,12 +782,12 @@ static void verify_ping_flow(const struct run *run)
 	ck_assert_msg(in_port_range(id), "echo identifier 7 "
 		      "mapped to %u, outside %u-%u", id, PORT_LO, PORT_HI);
 	ck_assert_uint_eq(get_be16(run->out + id_off), id);
-	assert_flow_pair(PROTO_ICMP, SBX1, 7, SERVER, 0, SHARED, id);
+	assert_new_flow(PROTO_ICMP, SBX1, 7, SERVER, 0, SHARED, id);
 }
 
 static void verify_ping_id_kept(void)
 {
-	assert_flow_pair(PROTO_ICMP, SBX1, 4660, SERVER, 0, SHARED, 4660);
+	assert_new_flow(PROTO_ICMP, SBX1, 4660, SERVER, 0, SHARED, 4660);
 }
 
 static void verify_both_sandboxes_flows(void)
@@ -708,22 +797,22 @@ static void verify_both_sandboxes_flows(void)
 	ck_assert_msg(port != 40000 && in_port_range(port),
 		      "sandbox 2 got shared port %u: must differ from sandbox "
 		      "1's 40000 and lie in %u-%u", port, PORT_LO, PORT_HI);
-	assert_flow_pair(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
-	assert_flow_pair(PROTO_TCP, SBX2, 40000, SERVER, 80, SHARED, port);
-	ck_assert_uint_eq(count_flow_entries(), 4);
+	assert_new_flow(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
+	assert_new_flow(PROTO_TCP, SBX2, 40000, SERVER, 80, SHARED, port);
+	ck_assert_uint_eq(count_flow_entries(), 2);
 }
 
 static void verify_second_shared_addr(void)
 {
-	assert_flow_pair(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 2000);
-	assert_flow_pair(PROTO_TCP, SBX2, 40000, SERVER, 80, SHARED2, 2000);
+	assert_new_flow(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 2000);
+	assert_new_flow(PROTO_TCP, SBX2, 40000, SERVER, 80, SHARED2, 2000);
 }
 
 static void verify_next_hop_is_gateway(void)
 {
 	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, OUTSIDE, 80);
 
-	ck_assert_uint_eq(ntohl(must_find_flow(&key, "egress entry").next_hop),
+	ck_assert_uint_eq(ntohl(must_find_flow(&key, "flow").next_hop),
 			  CUSTOMER_GATEWAY);
 }
 
@@ -731,7 +820,7 @@ static void verify_next_hop_is_server(void)
 {
 	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
 
-	ck_assert_uint_eq(ntohl(must_find_flow(&key, "egress entry").next_hop),
+	ck_assert_uint_eq(ntohl(must_find_flow(&key, "flow").next_hop),
 			  SERVER);
 }
 
@@ -739,22 +828,20 @@ static void verify_flow_on_attachment_2(void)
 {
 	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000,
 					 SERVER_ON_SUBNET_2, 80);
-	struct flow flow = must_find_flow(&key, "egress entry");
+	struct flow flow = must_find_flow(&key, "flow");
 
 	ck_assert_uint_eq(flow.ifindex, OTHER_IFINDEX);
+	ck_assert_uint_eq(ntohl(flow.nat_addr), SHARED_ON_SUBNET_2);
 	ck_assert_uint_eq(ntohl(flow.next_hop), SERVER_ON_SUBNET_2);
-	key = ingress_key(PROTO_TCP, SERVER_ON_SUBNET_2, 80,
-			  SHARED_ON_SUBNET_2, 40000, OTHER_IFINDEX);
-	ck_assert_uint_eq(ntohl(must_find_flow(&key, "ingress entry").nat_addr),
-			  SBX1);
+	must_find_reply_flow(PROTO_TCP, SERVER_ON_SUBNET_2, 80,
+			     SHARED_ON_SUBNET_2, 40000, OTHER_IFINDEX, &key);
 }
 
 static void verify_flow_on_attachment_1(void)
 {
 	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
 
-	ck_assert_uint_eq(must_find_flow(&key, "egress entry").ifindex,
-			  TEST_IFINDEX);
+	ck_assert_uint_eq(must_find_flow(&key, "flow").ifindex, TEST_IFINDEX);
 }
 
 static void verify_static_mac_kept(void)
@@ -762,45 +849,36 @@ static void verify_static_mac_kept(void)
 	assert_mac_learned(SBX1, mac_static);
 }
 
-static void verify_ingress_entry_used(void)
+static void verify_reply_counted(void)
 {
-	struct flow_key key = ingress_key(PROTO_TCP, SERVER, 80, SHARED,
-					  40000, TEST_IFINDEX);
+	struct flow flow = syn_flow_of_reply();
 
-	ck_assert_uint_eq(must_find_flow(&key, "ingress entry").packets, 1);
+	ck_assert_uint_eq(flow.packets_in, 1);
+	ck_assert_uint_eq(flow.tcp_seen_in, FLOW_SEEN_SYN);
+	ck_assert_uint_eq(flow.packets_out, 1);
 }
 
-/* A SYN each way: the pair is established (the long TCP timeout). */
+/* A SYN each way: the flow is established (the long TCP timeout). */
 static void verify_syn_ack_establishes(void)
 {
-	struct flow_key out_key = egress_key(PROTO_TCP, SBX1, 40000, SERVER,
-					     80);
-	struct flow_key in_key = ingress_key(PROTO_TCP, SERVER, 80, SHARED,
-					     40000, TEST_IFINDEX);
-	struct flow out = must_find_flow(&out_key, "egress entry");
-	struct flow in = must_find_flow(&in_key, "ingress entry");
+	struct flow flow = syn_flow_of_reply();
 
-	ck_assert_uint_eq(in.packets, 1);
-	ck_assert_uint_eq(in.tcp_seen, FLOW_SEEN_SYN);
-	ck_assert_uint_eq(flow_tcp_state(out.tcp_seen, in.tcp_seen),
+	ck_assert_uint_eq(flow.packets_in, 1);
+	ck_assert_uint_eq(flow.tcp_seen_in, FLOW_SEEN_SYN);
+	ck_assert_uint_eq(flow_tcp_state(flow.tcp_seen_out, flow.tcp_seen_in),
 			  TCP_STATE_ESTABLISHED);
 }
 
-/* XDP handed the packet to tc: it must not count it as seen. */
 /* XDP egress went past the flow without touching it: the one packet
  * on it is the SYN that made it. */
-static void verify_egress_entry_untouched(void)
+static void verify_packets_out_untouched(void)
 {
-	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
-
-	ck_assert_uint_eq(must_find_flow(&key, "egress entry").packets, 1);
+	ck_assert_uint_eq(syn_flow().packets_out, 1);
 }
 
-static void verify_egress_entry_used(void)
+static void verify_packets_out_counted(void)
 {
-	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
-
-	ck_assert_uint_eq(must_find_flow(&key, "egress entry").packets, 2);
+	ck_assert_uint_eq(syn_flow().packets_out, 2);
 }
 
 static void verify_server_learned(void)
@@ -828,12 +906,14 @@ static void verify_nothing_learned(void)
 		      "a neighbour entry appeared for %08x", next.addr);
 }
 
-static void verify_ingress_entry_unused(void)
+/* XDP handed the packet to tc, or it was dropped: the flow must not
+ * count it as seen. */
+static void verify_reply_not_counted(void)
 {
-	struct flow_key key = ingress_key(PROTO_TCP, SERVER, 80, SHARED,
-					  40000, TEST_IFINDEX);
+	struct flow flow = syn_flow();
 
-	ck_assert_uint_eq(must_find_flow(&key, "ingress entry").packets, 0);
+	ck_assert_uint_eq(flow.packets_in, 0);
+	ck_assert_uint_eq(flow.tcp_seen_in, 0);
 }
 
 /* The later fragments will follow the first one's translation. */
@@ -918,7 +998,7 @@ static const struct bpf_case bpf_cases[] = {
 	  .hook = EGRESS, .in = &syn_s1, .verdict = TC_ACT_REDIRECT,
 	  .out = OUT_NAT, .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify = verify_syn_flow },
+	  .new_flow_entries = 1, .verify = verify_syn_flow },
 	{ "egress TCP: the flow's next segment reuses it",
 	  .prepare = with_syn_flow, .hook = EGRESS, .in = &ack_s1,
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
@@ -929,43 +1009,43 @@ static const struct bpf_case bpf_cases[] = {
 	  .hook = EGRESS, .in = &udp_s1, .verdict = TC_ACT_REDIRECT,
 	  .out = OUT_NAT, .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify = verify_udp_flow },
+	  .new_flow_entries = 1, .verify = verify_udp_flow },
 	{ "egress UDP with checksum 0: stays 0",
 	  .hook = EGRESS, .in = &udp_s1_no_checksum,
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify_run = verify_udp_flow_no_checksum },
+	  .new_flow_entries = 1, .verify_run = verify_udp_flow_no_checksum },
 	{ "egress UDP whose new checksum computes to 0: sent as 0xffff",
 	  .hook = EGRESS, .in = &udp_s1_sums_to_zero,
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify_run = verify_udp_checksum_all_ones },
+	  .new_flow_entries = 1, .verify_run = verify_udp_checksum_all_ones },
 	{ "egress ICMP echo: identifier 7 mapped into the port range",
 	  .hook = EGRESS, .in = &ping_s1, .verdict = TC_ACT_REDIRECT,
 	  .out = OUT_NAT, .nat = { .src_addr = SHARED },
 	  .fill_out = expect_allocated_echo_id,
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify_run = verify_ping_flow },
+	  .new_flow_entries = 1, .verify_run = verify_ping_flow },
 	{ "egress ICMP echo: identifier in the port range is kept",
 	  .hook = EGRESS, .in = &ping_s1_id_in_range,
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify = verify_ping_id_kept },
+	  .new_flow_entries = 1, .verify = verify_ping_id_kept },
 	{ "egress: a second sandbox with the same port gets another port",
 	  .prepare = with_sandbox_2_and_syn_flow, .hook = EGRESS,
 	  .in = &syn_s2, .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED }, .fill_out = expect_sandbox_2_port,
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify = verify_both_sandboxes_flows },
+	  .new_flow_entries = 1, .verify = verify_both_sandboxes_flows },
 	{ "egress: first shared address full, the second one is used",
 	  .prepare = with_only_port_taken_on_first_addr, .hook = EGRESS,
 	  .in = &syn_s2, .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED2, .src_port = 2000 },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify = verify_second_shared_addr },
+	  .new_flow_entries = 1, .verify = verify_second_shared_addr },
 	{ "egress: no free shared port -> drop_no_port, unreachable 13",
 	  .prepare = with_only_port_taken, .hook = EGRESS, .in = &syn_s2,
 	  UNREACHABLE_FROM_GATEWAY(13),
@@ -975,13 +1055,13 @@ static const struct bpf_case bpf_cases[] = {
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2 },
+	  .new_flow_entries = 1 },
 	{ "egress: a static MAC is not learned over",
 	  .prepare = with_static_mac, .hook = EGRESS, .in = &syn_s1,
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify = verify_static_mac_kept },
+	  .new_flow_entries = 1, .verify = verify_static_mac_kept },
 
 	/* Egress: routing. */
 	{ "egress: outside every subnet, no gateway -> net unreachable",
@@ -992,25 +1072,25 @@ static const struct bpf_case bpf_cases[] = {
 	  .in = &syn_s1_outside, .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify = verify_next_hop_is_gateway },
+	  .new_flow_entries = 1, .verify = verify_next_hop_is_gateway },
 	{ "egress: in the subnet, direct even with a gateway",
 	  .prepare = with_customer_gateway, .hook = EGRESS, .in = &syn_s1,
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify = verify_next_hop_is_server },
+	  .new_flow_entries = 1, .verify = verify_next_hop_is_server },
 	{ "egress: two subnets, the destination's picks attachment 2",
 	  .prepare = with_two_subnets, .hook = EGRESS,
 	  .in = &syn_s1_to_subnet_2, .verdict = TC_ACT_REDIRECT,
 	  .out = OUT_NAT, .nat = { .src_addr = SHARED_ON_SUBNET_2 },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify = verify_flow_on_attachment_2 },
+	  .new_flow_entries = 1, .verify = verify_flow_on_attachment_2 },
 	{ "egress: two subnets, the destination's picks attachment 1",
 	  .prepare = with_two_subnets, .hook = EGRESS, .in = &syn_s1,
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify = verify_flow_on_attachment_1 },
+	  .new_flow_entries = 1, .verify = verify_flow_on_attachment_1 },
 	{ "egress: the sandbox's function is gone -> net unreachable",
 	  .prepare = without_function, .hook = EGRESS, .in = &syn_s1,
 	  UNREACHABLE_FROM_GATEWAY(0),
@@ -1067,13 +1147,13 @@ static const struct bpf_case bpf_cases[] = {
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED, .ip_id = 1 },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2, .verify = verify_first_fragment_remembered },
+	  .new_flow_entries = 1, .verify = verify_first_fragment_remembered },
 	{ "egress: DF clear -> the NAT's own IP id",
 	  .hook = EGRESS, .in = &udp_may_fragment_s1,
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED, .ip_id = 1 },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 2 },
+	  .new_flow_entries = 1 },
 	{ "egress: GRE -> drop_unsupported",
 	  .hook = EGRESS, .in = &gre_s1, .verdict = TC_ACT_SHOT,
 	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSUPPORTED) },
@@ -1177,6 +1257,61 @@ static const struct bpf_case bpf_cases[] = {
 	  .prepare = with_syn_flow_then_sandbox_gone, .hook = INGRESS,
 	  .in = &synack_from_server, .verdict = TC_ACT_SHOT, .out = OUT_SAME,
 	  .counted = COUNTED(DROP_STALE_FLOW) },
+	{ "ingress: the flow's sandbox is now on another device -> "
+	  "drop_stale_flow",
+	  .prepare = with_syn_flow_then_sandbox_moved, .hook = INGRESS,
+	  .in = &synack_from_server, .verdict = TC_ACT_SHOT, .out = OUT_SAME,
+	  .counted = COUNTED(DROP_STALE_FLOW),
+	  .verify = verify_reply_not_counted },
+
+	/* Ingress: address-and-port-dependent filtering, to an address
+	 * sharenat added: what reaches no flow is dropped and counted. */
+	{ "ingress: another server to the flow's port -> drop_unsolicited",
+	  .prepare = with_syn_flow_on_added_addr, .hook = INGRESS,
+	  .in = &synack_from_other_server, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSOLICITED),
+	  .verify = verify_reply_not_counted },
+	{ "ingress: right server, wrong source port -> drop_unsolicited",
+	  .prepare = with_syn_flow_on_added_addr, .hook = INGRESS,
+	  .in = &synack_from_wrong_port, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSOLICITED),
+	  .verify = verify_reply_not_counted },
+	{ "ingress, dependent mapping: another server to the flow's port -> "
+	  "drop_unsolicited",
+	  .prepare = with_dependent_syn_flow_on_added_addr, .hook = INGRESS,
+	  .in = &synack_from_other_server, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSOLICITED),
+	  .verify = verify_reply_not_counted },
+	{ "ingress, dependent mapping: the server's reply -> through its "
+	  "reply key to sandbox 1",
+	  .prepare = with_dependent_syn_flow_on_added_addr, .hook = INGRESS,
+	  .in = &synack_from_server, .verdict = TC_ACT_REDIRECT,
+	  .out = OUT_NAT, .nat = { TO_SANDBOX_1 },
+	  .counted = COUNTED(INGRESS_TRANSLATED),
+	  .verify = verify_syn_ack_establishes },
+
+	/* Ingress: the way back outlives its flow, or names a flow that went
+	 * out by another port; nothing reaches a sandbox by it. */
+	{ "ingress: the port's owner has no flow left -> drop_unsolicited",
+	  .prepare = with_port_owner_without_flow, .hook = INGRESS,
+	  .in = &synack_from_server, .verdict = TC_ACT_SHOT, .out = OUT_SAME,
+	  .counted = COUNTED(DROP_UNSOLICITED) },
+	{ "ingress: a reply key whose flow is gone -> drop_unsolicited",
+	  .prepare = with_reply_key_without_flow, .hook = INGRESS,
+	  .in = &synack_from_server, .verdict = TC_ACT_SHOT, .out = OUT_SAME,
+	  .counted = COUNTED(DROP_UNSOLICITED) },
+	{ "ingress: the port's owner's flow went out by another port -> "
+	  "drop_unsolicited",
+	  .prepare = with_port_owner_whose_flow_is_elsewhere, .hook = INGRESS,
+	  .in = &synack_to_other_port, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSOLICITED),
+	  .verify = verify_reply_not_counted },
+	{ "ingress: a reply key whose flow went out by another port -> "
+	  "drop_unsolicited",
+	  .prepare = with_reply_key_whose_flow_is_elsewhere, .hook = INGRESS,
+	  .in = &synack_to_other_port, .verdict = TC_ACT_SHOT,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSOLICITED),
+	  .verify = verify_reply_not_counted },
 	{ "ingress: TTL 1 -> time exceeded from the shared address",
 	  .prepare = with_syn_flow, .hook = INGRESS,
 	  .in = &synack_from_server_ttl1, TIME_EXCEEDED_FROM(SHARED),
@@ -1190,7 +1325,7 @@ static const struct bpf_case bpf_cases[] = {
 	  .nat = { TO_SANDBOX_1 },
 	  .counted = COUNTED(INGRESS_TRANSLATED) |
 		     COUNTED(INGRESS_XDP_FAST_PATH),
-	  .verify = verify_ingress_entry_used },
+	  .verify = verify_reply_counted },
 	{ "XDP ingress UDP reply",
 	  .prepare = tap_with_udp_flow, .hook = XDP_INGRESS,
 	  .in = &udp_reply_from_server, .verdict = XDP_REDIRECT,
@@ -1222,7 +1357,7 @@ static const struct bpf_case bpf_cases[] = {
 	  .prepare = with_syn_flow, .hook = XDP_INGRESS,
 	  .in = &synack_from_server, .verdict = XDP_PASS, .out = OUT_SAME,
 	  .counted = COUNTED(INGRESS_XDP_TO_TC),
-	  .verify = verify_ingress_entry_unused },
+	  .verify = verify_reply_not_counted },
 	{ "XDP ingress: checksum seed (offload) -> XDP_PASS to tc",
 	  .prepare = tap_with_udp_flow, .hook = XDP_INGRESS,
 	  .in = &udp_reply_seed_only, .verdict = XDP_PASS, .out = OUT_SAME,
@@ -1245,6 +1380,18 @@ static const struct bpf_case bpf_cases[] = {
 	  "needs it)",
 	  .hook = INGRESS, .in = &arp_from_server, .verdict = TC_ACT_OK,
 	  .out = OUT_SAME, .verify = verify_nothing_learned },
+	{ "XDP ingress: the flow's sandbox is now on another device -> "
+	  "drop_stale_flow",
+	  .prepare = with_syn_flow_then_sandbox_moved, .hook = XDP_INGRESS,
+	  .in = &synack_from_server, .verdict = XDP_DROP, .out = OUT_SAME,
+	  .counted = COUNTED(DROP_STALE_FLOW),
+	  .verify = verify_reply_not_counted },
+	{ "XDP ingress: another server to the flow's port -> "
+	  "drop_unsolicited",
+	  .prepare = with_syn_flow_on_added_addr, .hook = XDP_INGRESS,
+	  .in = &synack_from_other_server, .verdict = XDP_DROP,
+	  .out = OUT_SAME, .counted = COUNTED(DROP_UNSOLICITED),
+	  .verify = verify_reply_not_counted },
 	{ "XDP ingress: TTL 1 -> to tc, which answers it",
 	  .prepare = tap_with_syn_flow, .hook = XDP_INGRESS,
 	  .in = &synack_from_server_ttl1, .verdict = XDP_PASS,
@@ -1259,7 +1406,7 @@ static const struct bpf_case bpf_cases[] = {
 		   .src_mac = MAC_SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) |
 		     COUNTED(EGRESS_XDP_FAST_PATH),
-	  .verify = verify_egress_entry_used },
+	  .verify = verify_packets_out_counted },
 	{ "XDP egress UDP with payload and checksum",
 	  .prepare = xdp_egress_with_udp_flow, .hook = XDP_EGRESS,
 	  .in = &udp_s1, .verdict = XDP_REDIRECT, .out = OUT_NAT,
@@ -1279,7 +1426,7 @@ static const struct bpf_case bpf_cases[] = {
 	  .prepare = xdp_egress_with_syn_flow, .hook = XDP_EGRESS,
 	  .in = &ack_s1_ttl1, .verdict = XDP_PASS, .out = OUT_SAME,
 	  .counted = COUNTED(EGRESS_XDP_TO_TC),
-	  .verify = verify_egress_entry_untouched },
+	  .verify = verify_packets_out_untouched },
 	{ "XDP egress UDP, checksum seed (offload): finished, translated",
 	  .prepare = xdp_egress_with_udp_flow, .hook = XDP_EGRESS,
 	  .in = &udp_s1_seed_only, .verdict = XDP_REDIRECT,
@@ -1296,17 +1443,17 @@ static const struct bpf_case bpf_cases[] = {
 	  .prepare = xdp_egress_stale_neighbour, .hook = XDP_EGRESS,
 	  .in = &ack_s1, .verdict = XDP_PASS, .out = OUT_SAME,
 	  .counted = COUNTED(EGRESS_XDP_TO_TC),
-	  .verify = verify_egress_entry_untouched },
+	  .verify = verify_packets_out_untouched },
 	{ "XDP egress: shared device not in the devmap -> to tc",
 	  .prepare = xdp_egress_shared_not_in_devmap, .hook = XDP_EGRESS,
 	  .in = &ack_s1, .verdict = XDP_PASS, .out = OUT_SAME,
 	  .counted = COUNTED(EGRESS_XDP_TO_TC),
-	  .verify = verify_egress_entry_untouched },
+	  .verify = verify_packets_out_untouched },
 	{ "XDP egress: next hop never heard from -> to tc",
 	  .prepare = xdp_egress_no_neighbour, .hook = XDP_EGRESS,
 	  .in = &ack_s1, .verdict = XDP_PASS, .out = OUT_SAME,
 	  .counted = COUNTED(EGRESS_XDP_TO_TC),
-	  .verify = verify_egress_entry_untouched },
+	  .verify = verify_packets_out_untouched },
 	{ "XDP egress: spoofed source -> to tc, which drops it",
 	  .prepare = xdp_egress_ready, .hook = XDP_EGRESS,
 	  .in = &syn_spoofed, .verdict = XDP_PASS, .out = OUT_SAME,
@@ -1497,51 +1644,47 @@ START_TEST(test_fixture_is_loaded)
 END_TEST
 
 /*
- * A full table refuses a new flow with a counted drop and leaves no half
- * of it behind (design.md: flows are inserted and removed as pairs). With
- * room for 3 entries the second flow's ingress entry fits and its egress
- * entry does not, so the ingress entry must be taken out again; with room
- * for 2 the ingress entry itself does not fit.
+ * A full table refuses a new flow with a counted drop and leaves nothing
+ * of it behind. The map named has room for one entry, which sandbox 1's
+ * flow takes, so sandbox 2's new flow fails where it writes that map and
+ * must take out again what it wrote before: its mapping and port (flows
+ * full, endpoint-independent), its reply key (flows full, dependent), its
+ * port (mappings full); replies full fails before anything is written.
+ * With the expiry queue full (room for sandbox 1's ticket and the
+ * sweeper's headroom), the flow is made and taken out again with all it
+ * made, its port not held (no packet went out by it), and not counted as
+ * created.
  */
-static void assert_second_flow_refused(void)
-{
-	struct flow_key half = ingress_key(PROTO_TCP, SERVER, 80, SHARED,
-					   40000, TEST_IFINDEX);
-	__u64 before[COUNTER_MAX];
-	struct run run;
+static const struct full_case {
+	const char *name;
+	const char *one_entry_map;
+	enum mapping_behaviour mapping;
+	__u64 expiry_queue_room;
+} full_cases[] = {
+	{ "flows full, independent", "flows", MAPPING_INDEPENDENT, 0 },
+	{ "flows full, dependent", "flows", MAPPING_DEPENDENT, 0 },
+	{ "mappings full", "mappings", MAPPING_INDEPENDENT, 0 },
+	{ "replies full", "replies", MAPPING_DEPENDENT, 0 },
+	{ "expiry queue full, independent", NULL, MAPPING_INDEPENDENT,
+	  SHARENAT_EXPIRY_QUEUE_HEADROOM + 1 },
+	{ "expiry queue full, dependent", NULL, MAPPING_DEPENDENT,
+	  SHARENAT_EXPIRY_QUEUE_HEADROOM + 1 },
+};
 
+START_TEST(test_table_full)
+{
+	const struct full_case *c = &full_cases[_i];
+
+	sized_map = c->one_entry_map;
+	sized_map_entries = 1;
+	expiry_queue_room_for_test = c->expiry_queue_room;
+	load_programs();
+	set_mapping(c->mapping);
 	with_syn_flow();
 	add_sandbox_2();
-	ck_assert_uint_eq(count_flow_entries(), 2);
-	read_counters(before);
-	run_frame(EGRESS, &syn_s2, &run);
-	assert_icmp_error_about("flow table full", &run, ICMPT_DEST_UNREACH,
-				13, 0, SANDBOX_GATEWAY);
-	assert_counter_steps("flow table full", before,
-			     COUNTED(DROP_FLOW_TABLE_FULL) |
-			     COUNTED(ICMP_ERROR_SENT));
-	ck_assert_uint_eq(count_flow_entries(), 2);
-	/* The survivor is sandbox 1's whole pair. */
-	assert_flow_pair(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
-	ck_assert_uint_eq(ntohl(must_find_flow(&half, "ingress entry")
-				.nat_addr), SBX1);
-}
-
-static void load_with_3_flow_entries(void)
-{
-	flow_table_size = 3;
-	load_programs();
-}
-
-static void load_with_2_flow_entries(void)
-{
-	flow_table_size = 2;
-	load_programs();
-}
-
-START_TEST(test_flow_table_full)
-{
-	assert_second_flow_refused();
+	assert_refused(&syn_s2, COUNTED(DROP_FLOW_TABLE_FULL), c->name);
+	/* The survivor is sandbox 1's whole flow. */
+	assert_new_flow(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
 }
 END_TEST
 
@@ -1613,8 +1756,7 @@ Suite *bpf_suite(void)
 {
 	Suite *suite = suite_create("bpf");
 	TCase *tc = tcase_create("tc programs");
-	TCase *full3 = tcase_create("flows: room for 3 entries");
-	TCase *full2 = tcase_create("flows: room for 2 entries");
+	TCase *full = tcase_create("full tables");
 
 	/* A fresh skeleton per test: no state leaks from one case to the
 	 * next. Checked fixtures run in the test's process, so a load
@@ -1626,16 +1768,11 @@ Suite *bpf_suite(void)
 	tcase_add_test(tc, test_xdp_egress_random_segments);
 	suite_add_tcase(suite, tc);
 
-	tcase_add_checked_fixture(full3, load_with_3_flow_entries,
-				  unload_programs);
-	tcase_set_timeout(full3, 30);
-	tcase_add_test(full3, test_flow_table_full);
-	suite_add_tcase(suite, full3);
-
-	tcase_add_checked_fixture(full2, load_with_2_flow_entries,
-				  unload_programs);
-	tcase_set_timeout(full2, 30);
-	tcase_add_test(full2, test_flow_table_full);
-	suite_add_tcase(suite, full2);
+	/* Each case loads the programs itself, with its map sized. */
+	tcase_add_checked_fixture(full, NULL, unload_programs);
+	tcase_set_timeout(full, 30);
+	tcase_add_loop_test(full, test_table_full, 0,
+			    (int)ARRAY_SIZE(full_cases));
+	suite_add_tcase(suite, full);
 	return suite;
 }

@@ -213,7 +213,7 @@ START_TEST(test_security_group)
 		assert_counter_steps(c->name, before,
 				     COUNTED(EGRESS_TRANSLATED) |
 				     COUNTED(FLOW_CREATED));
-		ck_assert_uint_eq(count_flow_entries(), 2);
+		ck_assert_uint_eq(count_flow_entries(), 1);
 		ck_assert_uint_eq(ports_in_use(SBX1), 1);
 		want[FUNCTION_PACKETS_OUT] = 1;
 		want[FUNCTION_FLOWS_CREATED] = 1;

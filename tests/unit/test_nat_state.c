@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The state the fast path keeps beside a flow's two entries, through
+ * The state the fast path keeps beside a flow's entry, through
  * BPF_PROG_TEST_RUN on fresh unpinned skeletons (bpf_fixture.h):
- * endpoint-independent and endpoint-dependent mapping (maps `mappings` and
- * `ports`), port parity, and flow expiry by the sweeper (flow.h).
+ * endpoint-independent and endpoint-dependent mapping (maps `mappings`,
+ * `ports` and `replies`), filtering of replies, port parity, flow expiry
+ * by the sweeper (flow.h) and flow removal by the CLI (user/flows.c).
  *
  * Expiry tests really wait. The sweeper's timer runs on its own once the
  * fixture has started it, as the loader does, so a test gives the
@@ -19,6 +20,7 @@
 #include <time.h>
 
 #include "bpf_fixture.h"
+#include "state.h"
 #include "suites.h"
 
 /* Timeouts of the expiry tests, and how long a test waits for one: the
@@ -51,19 +53,6 @@ static void sleep_ms(unsigned int ms)
 
 /* ---- mappings and ports ---- */
 
-static struct mapping_key mapping_key(uint8_t proto, uint32_t sandbox,
-				      uint16_t sandbox_port)
-{
-	struct mapping_key key;
-
-	memset(&key, 0, sizeof(key));
-	key.sandbox_addr = htonl(sandbox);
-	key.sandbox_port = htons(sandbox_port);
-	key.proto = proto;
-	key.attachment = TEST_IFINDEX;
-	return key;
-}
-
 static bool find_mapping(uint8_t proto, uint32_t sandbox,
 			 uint16_t sandbox_port, struct mapping *m)
 {
@@ -91,31 +80,45 @@ static void assert_mapping(uint8_t proto, uint32_t sandbox,
 		      flows);
 }
 
-/* The `ports` entry of a shared endpoint must name its owner (while its
- * mapping lives, and for SHARENAT_PORT_HOLD_SECONDS after). */
-static void assert_port_owner(uint8_t proto, uint32_t shared, uint16_t port,
-			      uint32_t sandbox, uint16_t sandbox_port)
-{
-	struct mapping_key want = mapping_key(proto, sandbox, sandbox_port);
-	struct port_hold hold;
-	struct mapping_key *owner = &hold.owner;
-	struct port_key key;
+/* ---- replies ---- */
 
-	memset(&key, 0, sizeof(key));
-	key.attachment = TEST_IFINDEX;
-	key.shared_addr = htonl(shared);
-	key.shared_port = htons(port);
-	key.proto = proto;
-	ck_assert_uint_eq(bpf_map__value_size(skel->maps.ports), sizeof(hold));
-	ck_assert_msg(bpf_map_lookup_elem(bpf_map__fd(skel->maps.ports), &key,
-					  &hold) == 0,
-		      "shared port %u (proto %u) is not in map ports", port,
-		      proto);
-	ck_assert_msg(memcmp(owner, &want, sizeof(want)) == 0,
-		      "shared port %u is owned by %#x:%u, want %#x:%u", port,
-		      ntohl(owner->sandbox_addr), ntohs(owner->sandbox_port),
-		      sandbox, sandbox_port);
+/* The remote's answer to a shared port (TCP or UDP) must come out to the
+ * sandbox endpoint, counted by that endpoint's flow with the remote. */
+static void assert_reply_reaches(uint8_t proto, uint32_t remote,
+				 uint16_t remote_port, uint16_t shared_port,
+				 uint32_t sandbox, uint16_t sandbox_port)
+{
+	struct frame_spec reply = reply_to_shared(proto, remote, remote_port,
+						  shared_port);
+	struct flow_key key = egress_key(proto, sandbox, sandbox_port, remote,
+					 remote_port);
+	__u64 before = must_find_flow(&key, "flow").packets_in;
+	struct run run;
+	size_t l4;
+
+	run_frame(INGRESS, &reply, &run);
+	ck_assert_msg(run.verdict == TC_ACT_REDIRECT, "a reply from %#x:%u "
+		      "to shared port %u got %s", remote, remote_port,
+		      shared_port, verdict_name(INGRESS, run.verdict));
+	l4 = frame_l4_off(run.out);
+	ck_assert_msg(get_be32(run.out + IP_OFF + IP_DST_OFF) == sandbox &&
+		      get_be16(run.out + l4 + L4_DPORT_OFF) == sandbox_port,
+		      "a reply from %#x:%u to shared port %u went to %#x:%u, "
+		      "want %#x:%u", remote, remote_port, shared_port,
+		      get_be32(run.out + IP_OFF + IP_DST_OFF),
+		      get_be16(run.out + l4 + L4_DPORT_OFF), sandbox,
+		      sandbox_port);
+	ck_assert_uint_eq(must_find_flow(&key, "flow").packets_in, before + 1);
 }
+
+/* Tests run under either mapping behaviour. */
+static const struct {
+	const char *name;
+	enum mapping_behaviour mapping;
+} behaviours[] = {
+	{ "independent", MAPPING_INDEPENDENT },
+	{ "dependent", MAPPING_DEPENDENT },
+};
 
 /* ==== mapping behaviour ==== */
 
@@ -145,7 +148,8 @@ START_TEST(test_independent_one_endpoint_for_every_remote)
 	assert_port_owner(PROTO_TCP, SHARED, 40000, SBX1, 40000);
 	ck_assert_uint_eq(count_entries(skel->maps.mappings), 1);
 	ck_assert_uint_eq(count_entries(skel->maps.ports), 1);
-	ck_assert_uint_eq(count_flow_entries(), 6);
+	ck_assert_uint_eq(count_entries(skel->maps.replies), 0);
+	ck_assert_uint_eq(count_flow_entries(), 3);
 	ck_assert_uint_eq(ports_in_use(SBX1), 1);
 	ck_assert_uint_eq(counter(COUNTER_FLOW_CREATED), 3);
 
@@ -235,16 +239,70 @@ START_TEST(test_dependent_reuses_ports_across_remotes)
 	/* SBX2 took (OTHER_SERVER:80, 40000): sandbox 1 needs another. */
 	translate(PROTO_TCP, SBX1, 40000, OTHER_SERVER, 80);
 
-	assert_flow_pair(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
-	assert_flow_pair(PROTO_TCP, SBX2, 40000, OTHER_SERVER, 80, SHARED,
-			 40000);
+	assert_new_flow(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
+	assert_new_flow(PROTO_TCP, SBX2, 40000, OTHER_SERVER, 80, SHARED,
+			40000);
 	port = shared_port_to(PROTO_TCP, SBX1, 40000, OTHER_SERVER, 80);
 	ck_assert_msg(port != 40000 && port >= PORT_LO,
 		      "sandbox 1 to the other server got shared port %u", port);
+	assert_new_flow(PROTO_TCP, SBX1, 40000, OTHER_SERVER, 80, SHARED,
+			port);
 	ck_assert_uint_eq(count_entries(skel->maps.mappings), 0);
 	ck_assert_uint_eq(count_entries(skel->maps.ports), 0);
+	ck_assert_uint_eq(count_entries(skel->maps.replies), 3);
 	ck_assert_uint_eq(ports_in_use(SBX1), 2);
 	ck_assert_uint_eq(ports_in_use(SBX2), 1);
+}
+END_TEST
+
+/*
+ * Under endpoint-dependent mapping a reply finds its flow by its reply key
+ * (`replies`, no `ports`): sandboxes 1 and 2 both hold shared port 40000,
+ * each for its own server, and each server's answer reaches its own
+ * sandbox.
+ */
+START_TEST(test_dependent_replies_reach_their_sandbox)
+{
+	set_mapping(MAPPING_DEPENDENT);
+	add_sandboxes(1);
+	translate(PROTO_UDP, SBX1, 40000, SERVER, 53);
+	translate(PROTO_UDP, SBX2, 40000, OTHER_SERVER, 53);
+	assert_new_flow(PROTO_UDP, SBX1, 40000, SERVER, 53, SHARED, 40000);
+	assert_new_flow(PROTO_UDP, SBX2, 40000, OTHER_SERVER, 53, SHARED,
+			40000);
+	ck_assert_uint_eq(count_entries(skel->maps.ports), 0);
+
+	assert_reply_reaches(PROTO_UDP, SERVER, 53, 40000, SBX1, 40000);
+	assert_reply_reaches(PROTO_UDP, OTHER_SERVER, 53, 40000, SBX2, 40000);
+}
+END_TEST
+
+/*
+ * Filtering is address-and-port-dependent under either mapping (RFC 4787
+ * REQ-8): sandbox 1's endpoint 40000 has flows to SERVER:53, SERVER:5353
+ * and OTHER_SERVER:53, all on shared port 40000. OTHER_SERVER:5353 has
+ * none, so its packet to that port is unsolicited: dropped and counted
+ * (the shared address is one sharenat added), never delivered.
+ */
+START_TEST(test_filtering_by_remote)
+{
+	struct frame_spec stranger = reply_to_shared(PROTO_UDP, OTHER_SERVER,
+						     5353, 40000);
+
+	set_mapping(behaviours[_i].mapping);
+	mark_shared_addr_added();
+	translate(PROTO_UDP, SBX1, 40000, SERVER, 53);
+	translate(PROTO_UDP, SBX1, 40000, SERVER, 5353);
+	translate(PROTO_UDP, SBX1, 40000, OTHER_SERVER, 53);
+	ck_assert_uint_eq(shared_port_to(PROTO_UDP, SBX1, 40000, SERVER, 5353),
+			  40000);
+	ck_assert_uint_eq(shared_port_to(PROTO_UDP, SBX1, 40000, OTHER_SERVER,
+					 53), 40000);
+
+	assert_unsolicited(&stranger, behaviours[_i].name);
+	assert_reply_reaches(PROTO_UDP, SERVER, 53, 40000, SBX1, 40000);
+	assert_reply_reaches(PROTO_UDP, SERVER, 5353, 40000, SBX1, 40000);
+	assert_reply_reaches(PROTO_UDP, OTHER_SERVER, 53, 40000, SBX1, 40000);
 }
 END_TEST
 
@@ -336,8 +394,8 @@ static const struct {
 /*
  * Each protocol expires by its own timeout: one of TCP transitory, UDP and
  * ICMP is 1 s, the others 0, which means the default (minutes), not
- * "expire at once". The expired flow (three_flows[_i]) gives back both
- * entries, its mapping and one port of the quota; its shared port stays
+ * "expire at once". The expired flow (three_flows[_i]) gives back its
+ * entry, its mapping and one port of the quota; its shared port stays
  * held for the endpoint (RFC 6888 REQ-8), which gets it back on its next
  * flow. The other two flows stay whole.
  */
@@ -367,15 +425,14 @@ START_TEST(test_expiry_by_protocol)
 	for (i = 0; i < ARRAY_SIZE(three_flows); i++)
 		translate(three_flows[i].proto, SBX1, three_flows[i].port,
 			  SERVER, three_flows[i].remote_port);
-	ck_assert_uint_eq(count_flow_entries(), 6);
+	ck_assert_uint_eq(count_flow_entries(), 3);
 	ck_assert_uint_eq(ports_in_use(SBX1), 3);
 
 	assert_not_before_timeout(wait_until_expired(proto, SBX1, port, SERVER,
 						     remote_port, start),
 				  name);
-	ck_assert_msg(count_flow_entries() == 4, "%s: %u flow entries after "
-		      "one flow expired, want 4 (the ingress entry goes with "
-		      "the egress one)", name, count_flow_entries());
+	ck_assert_msg(count_flow_entries() == 2, "%s: %u flow entries after "
+		      "one flow expired, want 2", name, count_flow_entries());
 	ck_assert_msg(!find_mapping(proto, SBX1, port, &m), "%s: the mapping "
 		      "outlived its last flow", name);
 	ck_assert_uint_eq(count_entries(skel->maps.mappings), 2);
@@ -386,10 +443,10 @@ START_TEST(test_expiry_by_protocol)
 	for (i = 0; i < ARRAY_SIZE(three_flows); i++) {
 		if (i == (unsigned int)_i)
 			continue;
-		assert_flow_pair(three_flows[i].proto, SBX1,
-				 three_flows[i].port, SERVER,
-				 three_flows[i].remote_port, SHARED,
-				 three_flows[i].port);
+		assert_new_flow(three_flows[i].proto, SBX1,
+				three_flows[i].port, SERVER,
+				three_flows[i].remote_port, SHARED,
+				three_flows[i].port);
 		assert_mapping(three_flows[i].proto, SBX1,
 			       three_flows[i].port, SHARED,
 			       three_flows[i].port, 1);
@@ -415,8 +472,8 @@ START_TEST(test_expiry_keeps_mapping_of_live_flow)
 	struct flow_timeouts timeouts = { .tcp_transitory = SHORT_TIMEOUT_S };
 	struct frame_spec synack = reply_to_shared(PROTO_TCP, OTHER_SERVER, 80,
 						   40000);
-	struct flow_key in_key = ingress_key(PROTO_TCP, OTHER_SERVER, 80,
-					     SHARED, 40000, TEST_IFINDEX);
+	struct flow_key live = egress_key(PROTO_TCP, SBX1, 40000, OTHER_SERVER,
+					  80);
 	uint64_t start;
 
 	set_timeouts(MAPPING_INDEPENDENT, timeouts);
@@ -435,9 +492,10 @@ START_TEST(test_expiry_keeps_mapping_of_live_flow)
 	sleep_ms(200);
 	ck_assert_msg(has_flow(PROTO_TCP, SBX1, 40000, OTHER_SERVER, 80),
 		      "the established flow expired with the transitory one");
-	ck_assert_uint_eq(ntohl(must_find_flow(&in_key, "ingress entry")
-				.nat_addr), SBX1);
-	ck_assert_uint_eq(count_flow_entries(), 2);
+	ck_assert_uint_eq(must_find_reply_flow(PROTO_TCP, OTHER_SERVER, 80,
+					       SHARED, 40000, TEST_IFINDEX,
+					       &live).packets_in, 1);
+	ck_assert_uint_eq(count_flow_entries(), 1);
 	assert_mapping(PROTO_TCP, SBX1, 40000, SHARED, 40000, 1);
 	assert_port_owner(PROTO_TCP, SHARED, 40000, SBX1, 40000);
 	ck_assert_uint_eq(ports_in_use(SBX1), 1);
@@ -448,8 +506,8 @@ END_TEST
 /*
  * Idle means idle both ways: a UDP flow whose sandbox sends nothing more
  * but whose remote answers every 300 ms lives well past its 1 s timeout
- * (the sweeper counts the ingress entry's last packet), then expires
- * one timeout after the last answer.
+ * (its last packet either way counts), then expires one timeout after the
+ * last answer.
  */
 START_TEST(test_expiry_counts_replies_as_activity)
 {
@@ -522,11 +580,7 @@ static struct port_hold held_port(uint16_t port, struct port_key *key)
 {
 	struct port_hold hold;
 
-	memset(key, 0, sizeof(*key));
-	key->attachment = TEST_IFINDEX;
-	key->shared_addr = htonl(SHARED);
-	key->shared_port = htons(port);
-	key->proto = PROTO_UDP;
+	*key = port_key(PROTO_UDP, SHARED, port, TEST_IFINDEX);
 	ck_assert_msg(bpf_map_lookup_elem(bpf_map__fd(skel->maps.ports), key,
 					  &hold) == 0,
 		      "shared port %u is not in map ports", port);
@@ -617,12 +671,100 @@ START_TEST(test_expiry_gives_back_quota_dependent)
 				  "a dependent UDP flow");
 	ck_assert_uint_eq(count_flow_entries(), 0);
 	ck_assert_uint_eq(ports_in_use(SBX1), 0);
-	/* Dependent mapping reserves nothing beside the flows. */
+	/* Dependent mapping reserves nothing beside the flows and their
+	 * reply keys, and the reply key went with the flow. */
 	ck_assert_uint_eq(count_entries(skel->maps.mappings), 0);
 	ck_assert_uint_eq(count_entries(skel->maps.ports), 0);
+	ck_assert_uint_eq(count_entries(skel->maps.replies), 0);
 	ck_assert_uint_eq(counter(COUNTER_FLOW_EXPIRED), 1);
 	must_translate(EGRESS, &second);
 	ck_assert_uint_eq(ports_in_use(SBX1), 1);
+}
+END_TEST
+
+/*
+ * Under endpoint-dependent mapping a flow's expiry takes its reply key
+ * with it: sandboxes 1 and 2 hold shared port 40000 for two servers;
+ * sandbox 2's flow is established (timeout 0: the default, hours),
+ * sandbox 1's stays transitory (1 s) and expires. Its server's answers to
+ * 40000 are then unsolicited, while sandbox 2's still come through.
+ */
+START_TEST(test_expiry_removes_reply_key)
+{
+	struct flow_timeouts timeouts = { .tcp_transitory = SHORT_TIMEOUT_S };
+	struct frame_spec late = reply_to_shared(PROTO_TCP, SERVER, 80, 40000);
+	uint64_t start;
+
+	set_timeouts(MAPPING_DEPENDENT, timeouts);
+	mark_shared_addr_added();
+	add_sandboxes(1);
+	start = now_ms();
+	translate(PROTO_TCP, SBX2, 40000, OTHER_SERVER, 80);
+	assert_reply_reaches(PROTO_TCP, OTHER_SERVER, 80, 40000, SBX2, 40000);
+	translate(PROTO_TCP, SBX1, 40000, SERVER, 80);
+	assert_new_flow(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
+	ck_assert_uint_eq(count_entries(skel->maps.replies), 2);
+
+	assert_not_before_timeout(wait_until_expired(PROTO_TCP, SBX1, 40000,
+						     SERVER, 80, start),
+				  "a transitory dependent TCP flow");
+	ck_assert_uint_eq(count_entries(skel->maps.replies), 1);
+	assert_reply_owner(PROTO_TCP, OTHER_SERVER, 80, SHARED, 40000, SBX2,
+			   40000);
+	ck_assert_uint_eq(ports_in_use(SBX1), 0);
+	ck_assert_uint_eq(counter(COUNTER_FLOW_EXPIRED), 1);
+	assert_unsolicited(&late, "an answer to the expired flow");
+	assert_reply_reaches(PROTO_TCP, OTHER_SERVER, 80, 40000, SBX2, 40000);
+}
+END_TEST
+
+/* ==== flow removal by the CLI ==== */
+
+static bool flow_of_sandbox_1(const struct flow_key *key,
+			      const struct flow *flow, const void *ctx)
+{
+	(void)flow;
+	(void)ctx;
+	return key->src_addr == htonl(SBX1);
+}
+
+/*
+ * Removing a sandbox's flows (sandbox del, user/flows.c) removes what led
+ * replies to them: the mapping and its port, or the reply key. The
+ * sandbox's server's answers are then unsolicited; sandbox 2's flow (on
+ * the same shared port under endpoint-dependent mapping) is left whole.
+ */
+START_TEST(test_cli_removal_takes_way_back)
+{
+	enum mapping_behaviour mapping = behaviours[_i].mapping;
+	bool dependent = mapping == MAPPING_DEPENDENT;
+	struct sharenat sn = {
+		.flows_fd = bpf_map__fd(skel->maps.flows),
+		.mappings_fd = bpf_map__fd(skel->maps.mappings),
+		.ports_fd = bpf_map__fd(skel->maps.ports),
+		.replies_fd = bpf_map__fd(skel->maps.replies),
+	};
+	struct frame_spec late = reply_to_shared(PROTO_UDP, SERVER, 53, 40000);
+	uint16_t port;
+
+	set_mapping(mapping);
+	mark_shared_addr_added();
+	add_sandboxes(1);
+	translate(PROTO_UDP, SBX1, 40000, SERVER, 53);
+	translate(PROTO_UDP, SBX2, 40000, OTHER_SERVER, 53);
+	port = shared_port_to(PROTO_UDP, SBX2, 40000, OTHER_SERVER, 53);
+	ck_assert_msg(dependent == (port == 40000), "%s: sandbox 2 got shared "
+		      "port %u", behaviours[_i].name, port);
+
+	flows_delete_matching(&sn, flow_of_sandbox_1, NULL);
+	ck_assert(!has_flow(PROTO_UDP, SBX1, 40000, SERVER, 53));
+	ck_assert_uint_eq(count_flow_entries(), 1);
+	assert_new_flow(PROTO_UDP, SBX2, 40000, OTHER_SERVER, 53, SHARED,
+			port);
+	ck_assert_uint_eq(count_entries(skel->maps.mappings), !dependent);
+	ck_assert_uint_eq(count_entries(skel->maps.ports), !dependent);
+	ck_assert_uint_eq(count_entries(skel->maps.replies), dependent);
+	assert_unsolicited(&late, behaviours[_i].name);
 }
 END_TEST
 
@@ -639,6 +781,9 @@ Suite *nat_state_suite(void)
 	tcase_add_test(tc, test_independent_udp_and_icmp);
 	tcase_add_test(tc, test_independent_no_port_overloading);
 	tcase_add_test(tc, test_dependent_reuses_ports_across_remotes);
+	tcase_add_test(tc, test_dependent_replies_reach_their_sandbox);
+	tcase_add_loop_test(tc, test_filtering_by_remote, 0,
+			    (int)ARRAY_SIZE(behaviours));
 	tcase_add_loop_test(tc, test_port_parity, 0,
 			    (int)ARRAY_SIZE(parity_cases));
 	suite_add_tcase(suite, tc);
@@ -654,6 +799,14 @@ Suite *nat_state_suite(void)
 	tcase_add_test(tc, test_expiry_holds_port_for_last_owner);
 	tcase_add_test(tc, test_port_hold_ends);
 	tcase_add_test(tc, test_expiry_gives_back_quota_dependent);
+	tcase_add_test(tc, test_expiry_removes_reply_key);
+	suite_add_tcase(suite, tc);
+
+	tc = tcase_create("removal");
+	tcase_add_checked_fixture(tc, load_programs, unload_programs);
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_cli_removal_takes_way_back, 0,
+			    (int)ARRAY_SIZE(behaviours));
 	suite_add_tcase(suite, tc);
 
 	return suite;

@@ -83,7 +83,7 @@ static struct sandbox sandbox_at(uint32_t addr_host_order)
 /* sharenat's skeleton, private maps, the configuration of the unit tests
  * (attachment on ifindex 1 with shared address 10.0.1.5, function 1,
  * sandboxes 100.64.0.1..) but subnet `subnet` and room for `flow_entries`
- * entries when nonzero. */
+ * flows when nonzero. */
 static void env_load(struct env *e, const char *subnet, unsigned int prefix,
 		     __u32 flow_entries, unsigned int sandboxes)
 {
@@ -99,13 +99,17 @@ static void env_load(struct env *e, const char *subnet, unsigned int prefix,
 	bpf_object__for_each_map(map, e->sn->obj)
 		if (bpf_map__set_pin_path(map, NULL))
 			die("unpinning map %s", bpf_map__name(map));
-	/* A ticket per flow entry in the expiry queue, as the maps have it. */
+	/* A ticket per flow and the sweeper's headroom, as the maps have
+	 * it. */
 	if (flow_entries &&
 	    (bpf_map__set_max_entries(e->sn->maps.flows, flow_entries) ||
-	     bpf_map__set_max_entries(e->sn->maps.expiry_queue, flow_entries)))
+	     bpf_map__set_max_entries(e->sn->maps.expiry_queue,
+				      flow_entries +
+				      SHARENAT_EXPIRY_QUEUE_HEADROOM)))
 		die("sizing maps flows and expiry_queue");
 	if (flow_entries)
-		e->sn->rodata->expiry_queue_room = flow_entries;
+		e->sn->rodata->expiry_queue_room =
+			flow_entries + SHARENAT_EXPIRY_QUEUE_HEADROOM;
 	if (sharenat_bpf__load(e->sn))
 		die("loading sharenat's BPF programs: %s (root, BTF?)",
 		    strerror(errno));
@@ -371,7 +375,6 @@ int cmd_prog(int argc, char **argv)
 	key.src_port = htons(SANDBOX_PORT);
 	key.dst_port = htons(SERVER_PORT);
 	key.proto = IPPROTO_UDP;
-	key.direction = FLOW_EGRESS;
 	if (bpf_map_lookup_elem(bpf_map__fd(e.sn->maps.flows), &key, &flow))
 		die("the flow of the first packet is not in map flows");
 	build_udp(ingress, mac_shared, mac_customer, parse_addr(SERVER_ADDR),
@@ -399,7 +402,7 @@ int cmd_prog(int argc, char **argv)
 	put(e.sn->maps.sandboxes, &sbx.addr, &sbx);
 
 	/* New flow: every run a sandbox port not seen before, so every run
-	 * takes a shared port (mapping, port reservation), inserts the pair
+	 * takes a shared port (mapping, port reservation), inserts the flow
 	 * and queues its expiry ticket. */
 	set_restore(&e, egress, VARY_SOURCE, SBX_BASE, 1024, 30000);
 	set_target(&e, false, -1);
@@ -491,8 +494,7 @@ static double fill_call(int prog_fd, const uint8_t *frame, int repeat,
 }
 
 /* table [--flows 1000000] [--rounds 5]
- * A copy of the skeleton whose flows map holds --flows flows (two entries
- * each), filled through the egress program itself: one sandbox endpoint to
+ * A copy of the skeleton whose flows map holds --flows flows, filled through the egress program itself: one sandbox endpoint to
  * --flows remotes (addresses 10.1.0.0/8.., ports 1024..), so each run is a
  * new flow. Then the established egress cost with the table full, on one
  * flow (cache-hot) and spread over all flows (each run another flow). */
@@ -502,7 +504,7 @@ int cmd_table(int argc, char **argv)
 	int rounds = (int)opt_num(argc, argv, "--rounds", 5);
 	int repeat = (int)opt_num(argc, argv, "--repeat", 100000);
 	const int chunk = 65536, ports = 50000;
-	__u32 entries = 2 * flows + 2 * 65536, done = 0;
+	__u32 entries = flows + 65536, done = 0;
 	struct result restore, hot_empty, hot_full, spread_restore, spread;
 	double fill_ns = 0, fill_kernel = 0, first_rate = 0, last_rate = 0;
 	uint8_t egress[FRAME_LEN];
@@ -601,9 +603,9 @@ int cmd_table(int argc, char **argv)
 	       bpf_map__key_size(e.sn->maps.flows),
 	       bpf_map__value_size(e.sn->maps.flows), elem_head, bucket,
 	       memlock, bpf_map__max_entries(e.sn->maps.flows),
-	       (double)memlock / (bpf_map__max_entries(e.sn->maps.flows) / 2.0),
+	       (double)memlock / bpf_map__max_entries(e.sn->maps.flows),
 	       (double)fdinfo_memlock(bpf_map__fd(e.sn->maps.expiry_queue)) /
-	       (bpf_map__max_entries(e.sn->maps.flows) / 2.0),
+	       bpf_map__max_entries(e.sn->maps.flows),
 	       slab0 >= 0 && slab1 >= 0 ? (slab1 - slab0) * 1024.0 / flows : -1);
 	printf("mapping_key_size=%u mapping_value_size=%u mappings_memlock=%llu "
 	       "mappings_max_entries=%u port_key_size=%u port_value_size=%u "

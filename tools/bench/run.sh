@@ -419,7 +419,7 @@ TABLE=$OUT/results.txt
 		xdp_egress) name="a. established egress (XDP), ns/packet" base="floor (XDP, MACs, XDP_TX)" target="<= 6x" lim=6 ;;
 		ingress) name="a. established ingress (tc), ns/packet" base="floor (tc, MACs, TC_ACT_OK)" target="<= 6x" lim=6 ;;
 		xdp_ingress) name="a. established ingress (XDP, tap), ns/packet" base="floor (XDP, MACs, XDP_TX)" target="<= 6x" lim=6 ;;
-		new_flow) name="a. new flow (port + pair + ticket), ns/packet" base="floor (tc, MACs, TC_ACT_OK)" target="<= 40x" lim=40 ;;
+		new_flow) name="a. new flow (port + flow + ticket), ns/packet" base="floor (tc, MACs, TC_ACT_OK)" target="<= 40x" lim=40 ;;
 		esac
 		row "$name" "$v" "$base" "$f" "${x}x" "$target" "$(verdict "$x <= $lim")"
 	done
@@ -477,10 +477,10 @@ TABLE=$OUT/results.txt
 	row "e.   map lookups and writes" "$(kv "$A" part_maps_p50_us) / $(kv "$A" part_maps_p99_us)" "" "" "" "" ""
 	row "e.   tc attach (qdisc + filter)" "$(kv "$A" part_tc_p50_us) / $(kv "$A" part_tc_p99_us)" "" "" "" "" ""
 
-	# bpftool: "key 20B  value 48B  max_entries 262144  memlock 35652736B"
+	# bpftool: "key 16B  value 48B  max_entries 262144  memlock 35652736B"
 	pinned_entries=$(grep -o 'max_entries [0-9]*' "$OUT/flows-map.txt" | cut -d' ' -f2)
 	pinned_memlock=$(grep -o 'memlock [0-9]*' "$OUT/flows-map.txt" | cut -d' ' -f2)
-	mem=$(calc "$pinned_memlock / ($pinned_entries / 2)" %.0f)
+	mem=$(calc "$pinned_memlock / $pinned_entries" %.0f)
 	ct=$(cat "$OUT/conntrack-object.txt" 2>/dev/null)
 	endpoint=$(calc "$(kv "$T" mappings_memlock) / $(kv "$T" mappings_max_entries) + $(kv "$T" ports_memlock) / $(kv "$T" ports_max_entries) + $(kv "$T" port_hold_queue_memlock) / $(kv "$T" port_hold_queue_max_entries)" %.0f)
 	queue=$(kv "$T" expiry_queue_bytes_per_flow)
