@@ -159,6 +159,17 @@ static int open_pins(struct sharenat *sn, struct sharenat_error *err)
 		if (*fd < 0 && errno == ENOENT &&
 		    fd == &sn->latency_fd)
 			*fd = latency_map_create(path);
+		/* Every version pins all it has at load: one missing means
+		 * the state was loaded by another version, whose maps this
+		 * one must not write. */
+		if (*fd < 0 && errno == ENOENT)
+			return fail(err, "open state",
+				    "%s has no pinned %s %s: the state there "
+				    "was loaded by another version of "
+				    "sharenat; detach and delete everything "
+				    "with that version first", sn->pin_dir,
+				    object->program ? "program" : "map",
+				    object->name);
 		if (*fd < 0)
 			return fail_errno(err, "open state", errno,
 					  "cannot open pinned %s %s",

@@ -564,6 +564,23 @@ test_bench_attach() {
 	[ ! -e "/sys/fs/bpf/$prefix-bench" ] || fail "interrupted bench left /sys/fs/bpf/$prefix-bench" || return
 }
 
+# A state another version loaded (here: one of this version's maps not
+# pinned) is refused with one line that says so, reads and writes alike,
+# and is left as it was; with the map back, everything works again.
+test_other_version_state() {
+	local out before moved=$PIN_DIR/replies_moved
+
+	before=$(sandbox_ids)
+	mv "$PIN_DIR/replies" "$moved" || fail "cannot move the replies pin" || return
+	cli_error 1 status || { mv "$moved" "$PIN_DIR/replies"; return 1; }
+	grep -q "no pinned map replies: the state there was loaded by another version" "$E2E_TMP/stderr" ||
+		{ fail "status said: $(cat "$E2E_TMP/stderr")"; mv "$moved" "$PIN_DIR/replies"; return 1; }
+	cli_error 1 sandbox del s1 || { mv "$moved" "$PIN_DIR/replies"; return 1; }
+	mv "$moved" "$PIN_DIR/replies" || fail "cannot move the replies pin back" || return
+	[ "$(sandbox_ids)" = "$before" ] || fail "sandboxes changed: $before -> $(sandbox_ids)" || return
+	out=$(consistent) || fail "after the refused commands: $out" || return
+}
+
 # The empty file is the empty state: apply removes everything and unloads.
 test_apply_empty() {
 	local out
@@ -600,6 +617,7 @@ main() {
 	run_test repair_after_crash
 	run_test kill9_under_traffic
 	run_test bench_attach
+	run_test other_version_state
 	run_test apply_empty
 	e2e_summary
 }
