@@ -485,9 +485,10 @@ TABLE=$OUT/results.txt
 	endpoint=$(calc "$(kv "$T" mappings_memlock) / $(kv "$T" mappings_max_entries) + $(kv "$T" ports_memlock) / $(kv "$T" ports_max_entries) + $(kv "$T" port_hold_queue_memlock) / $(kv "$T" port_hold_queue_max_entries)" %.0f)
 	queue=$(kv "$T" expiry_queue_bytes_per_flow)
 	row "f. flows map memory per flow, bytes" "$mem" "conntrack object (nf_conn)" "${ct:-?}" "$(calc "$mem / ${ct:-0}")x" "<= 128 B" "$(verdict "$mem <= 128")"
-	row "f.   + mapping, port and hold of a new endpoint" "$endpoint" "" "" "" "" ""
-	row "f.   + the flow's expiry tickets (queue room)" "$queue" "" "" "" "" ""
-	row "f.   = a flow with its own endpoint" "$((mem + endpoint + queue))" "" "" "" "<= 128 B" "$(verdict "$((mem + endpoint + queue)) <= 128")"
+	row "f.   + the flow's expiry ticket (queue room)" "$queue" "" "" "" "" ""
+	row "f.   = map memory per flow" "$((mem + queue))" "" "" "" "<= 128 B" "$(verdict "$((mem + queue)) <= 128")"
+	row "f.   + mapping, port and hold of a new endpoint" "$endpoint" "(once per sandbox endpoint)" "" "" "" ""
+	row "f.   = a flow with its own endpoint" "$((mem + queue + endpoint))" "" "" "" "(context)" ""
 	row "f. flows map per flow, sized for 1M flows" "$(kv "$T" map_bytes_per_flow)" "" "" "" "" ""
 	row "f. insert rate at 1M flows, flows/s" "$(kv "$T" insert_rate_last_chunk)" "first 64k flows" "$(kv "$T" insert_rate_first_chunk)" "$(calc "$(kv "$T" insert_rate_last_chunk) / $(kv "$T" insert_rate_first_chunk)")x" "" ""
 	row "f. established egress, 1M flows, ns/packet" "$(kv "$T" lookup_full_spread_ns)" "1 flow in the table" "$(kv "$T" lookup_1flow_ns)" "$(calc "$(kv "$T" lookup_full_spread_ns) / $(kv "$T" lookup_1flow_ns)")x" "" ""
@@ -499,7 +500,7 @@ TABLE=$OUT/results.txt
 	echo "   generator, forwarding and receiver share CPU $GEN_CPU; CPU = generator + ksoftirqd time per packet"
 	echo "c: iperf3 -t $TCP_SECONDS, best of $TCP_RUNS; d: $CRR_CONNS connects in flight, RST close, ${CRR_SECONDS}s, best of $CRR_RUNS"
 	echo "e: $ATTACH_N sandboxes, $ATTACH_HOW"
-	echo "f: memory: bpftool map show (memlock) of the pinned flows map, $pinned_entries entries = $((pinned_entries / 2)) flows;"
+	echo "f: memory: bpftool map show (memlock) of the pinned flows map, $pinned_entries entries, one per flow;"
 	echo "   1M flows: a separately loaded skeleton whose flows map holds $(kv "$T" flows_max_entries) entries"
 	echo "total time: $(($(date +%s) - START)) s"
 } >"$TABLE"
