@@ -524,7 +524,7 @@ static __always_inline struct flow *
 flow_insert_dependent(const struct packet *pkt, struct sandbox *sbx,
 		      const struct attachment *att, __u32 quota,
 		      const struct flow_key *key, struct flow *made,
-		      enum counter *why)
+		      bool *raced, enum counter *why)
 {
 	__u32 start = bpf_get_prandom_u32();
 	__u16 own_port = bpf_ntohs(pkt->src_port);
@@ -562,6 +562,7 @@ flow_insert_dependent(const struct packet *pkt, struct sandbox *sbx,
 				return bpf_map_lookup_elem(&flows, key);
 			case FLOW_EXISTS:
 				bpf_map_delete_elem(&replies, &rkey);
+				*raced = true;
 				return bpf_map_lookup_elem(&flows, key);
 			default:
 				bpf_map_delete_elem(&replies, &rkey);
@@ -670,7 +671,7 @@ static __always_inline struct flow *
 flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 			const struct attachment *att, __u32 quota,
 			const struct flow_key *key, struct flow *made,
-			enum counter *why)
+			bool *raced, enum counter *why)
 {
 	struct mapping_key mkey;
 	struct mapping mapped;
@@ -712,6 +713,7 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 	case FLOW_EXISTS:
 		if (counted)
 			mapping_unuse(sbx, &mkey);
+		*raced = true;
 		return bpf_map_lookup_elem(&flows, key);
 	default:
 		*why = COUNTER_DROP_FLOW_TABLE_FULL;
@@ -722,12 +724,14 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
 	return NULL;
 }
 
-/* Insert a new flow. Returns its entry, or NULL with *why set to the
- * counter that says why. */
+/* Insert a new flow. Returns its entry (*raced: the one another CPU made
+ * first, with its ticket), or NULL with *why set to the counter that says
+ * why. */
 static __always_inline struct flow *
 flow_insert_new(const struct packet *pkt, struct sandbox *sbx,
 		const struct attachment *att, __u32 quota, __be32 next_hop,
-		const struct flow_key *key, __u64 now, enum counter *why)
+		const struct flow_key *key, __u64 now, bool *raced,
+		enum counter *why)
 {
 	struct flow made = {
 		.attachment_slot = (__u16)att->counter_slot,
@@ -737,7 +741,6 @@ flow_insert_new(const struct packet *pkt, struct sandbox *sbx,
 		.sandbox_ifindex = sbx->ifindex,
 		.last_seen_ns = now,
 	};
-	struct flow *flow;
 	__u32 i;
 
 	for (i = 0; i < SHARENAT_MAX_SHARED_ADDRS; i++)
@@ -755,12 +758,10 @@ flow_insert_new(const struct packet *pkt, struct sandbox *sbx,
 	}
 
 	if (made.dependent)
-		flow = flow_insert_dependent(pkt, sbx, att, quota, key, &made,
-					     why);
-	else
-		flow = flow_insert_independent(pkt, sbx, att, quota, key,
-					       &made, why);
-	return flow;
+		return flow_insert_dependent(pkt, sbx, att, quota, key, &made,
+					     raced, why);
+	return flow_insert_independent(pkt, sbx, att, quota, key, &made,
+				       raced, why);
 }
 
 /*
@@ -775,6 +776,7 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 	    __be32 next_hop, const struct flow_key *key, __u64 now,
 	    enum counter *why)
 {
+	bool raced = false;
 	struct flow *flow;
 
 	if (!security_group_allows(fn, pkt)) {
@@ -785,7 +787,7 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 	/* 0: a function written without a quota gets the default one. */
 	flow = flow_insert_new(pkt, sbx, att,
 			       fn->port_quota ?: SHARENAT_DEFAULT_PORT_QUOTA,
-			       next_hop, key, now, why);
+			       next_hop, key, now, &raced, why);
 	if (!flow) {
 		if (*why == COUNTER_DROP_NO_PORT)
 			count_function(fn->id, FUNCTION_DROP_NO_PORT);
@@ -793,6 +795,8 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 			count_function(fn->id, FUNCTION_DROP_PORT_QUOTA);
 		return NULL;
 	}
+	if (raced)
+		return flow;
 	if (!flow_enqueue_new(key, flow, now)) {
 		*why = COUNTER_DROP_FLOW_TABLE_FULL;
 		return NULL;
