@@ -25,8 +25,11 @@ ENI=${PREFIX}eA
 # (socat parses ':' and ',' in its addresses, so the responses are scripts.)
 WORK=$(mktemp -d)
 trap 'topo_destroy; rm -rf "$WORK"' EXIT INT TERM
+# The request is read to its blank line before the answer: a socket closed
+# with unread data is reset, and the reset can beat the answer to curl.
 cat > "$WORK/http" <<'SCRIPT'
 #!/bin/sh
+while read -r line && [ "$line" != "$(printf '\r')" ]; do :; done
 printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello, I saw you as %s\n' "$SOCAT_PEERADDR"
 SCRIPT
 cat > "$WORK/udp" <<'SCRIPT'

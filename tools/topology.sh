@@ -88,12 +88,15 @@ topo_sandbox() {
 
 topo_destroy() {
 	local ns
+	# Every step tolerates what is gone already (a process that exited
+	# between the listing and the kill): under set -e, a failure here
+	# would end the cleanup with namespaces left behind.
 	for ns in "${TOPO_NAMESPACES[@]}"; do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
 	done
 	TOPO_NAMESPACES=()
-	[ -n "$PIN_DIR" ] && rm -rf "$PIN_DIR"
+	if [ -n "$PIN_DIR" ]; then rm -rf "$PIN_DIR"; fi
 }
 
 # topo_tap_sandbox N SECONDS: like topo_sandbox, but the sandbox reaches the
