@@ -25,6 +25,7 @@ USER_LIB   := user/parse.c user/error.c user/pins.c user/tc.c user/netlink.c \
               user/vec.c user/netdev.c user/map_iter.c user/xdp.c \
               user/security_group.c \
               user/attachment.c user/function.c user/sandbox.c user/flows.c \
+              user/device.c \
               user/counters.c user/counter_slots.c user/latency.c user/apply.c \
               user/apply_parse.c user/apply_state.c user/apply_plan.c \
               user/apply_run.c user/apply_write.c

@@ -146,6 +146,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ports SEC(".maps");
 
+/* sandbox_devices: ifindex -> struct sandbox_device, the devices made
+ * ready for sandboxes before they come. Written and read by the CLI only
+ * (device add/del; sandbox add skips the attach on them, sandbox del
+ * leaves their programs); pinned with the rest so that it lives as long
+ * as the programs it speaks of. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHARENAT_MAX_SANDBOXES);
+	__type(key, __u32);
+	__type(value, struct sandbox_device);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sandbox_devices SEC(".maps");
+
 /* replies: struct reply_key -> struct mapping_key, on attachments with
  * endpoint-dependent mapping: the sandbox endpoint each reply key leads
  * to, one per flow; its uniqueness is what lets a shared port serve many

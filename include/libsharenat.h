@@ -118,12 +118,28 @@ int sharenat_sandbox_add(struct sharenat *sn,
 int sharenat_sandbox_del(struct sharenat *sn, const char *id,
 			 struct sharenat_error *err);
 
+/* A device made ready for sandboxes before they come (a pool's tap): its
+ * egress programs attached now, so that a sandbox add on it only writes
+ * maps. */
+struct sharenat_device_spec {
+	const char *dev;
+	enum nat_hook hook;		/* as a sandbox add's --mode */
+};
+
+int sharenat_device_add(struct sharenat *sn,
+			const struct sharenat_device_spec *spec,
+			struct sharenat_error *err);
+int sharenat_device_del(struct sharenat *sn, const char *dev,
+			struct sharenat_error *err);
+
 /* Reading the state, for output. Each visitor returns 0 to go on. */
 typedef int (*sharenat_attachment_fn)(const struct attachment *att,
 				      void *ctx);
 typedef int (*sharenat_function_fn)(const struct function *fn, void *ctx);
 typedef int (*sharenat_sandbox_fn)(const struct sandbox *sbx, void *ctx);
 typedef int (*sharenat_sg_fn)(const struct security_group *sg, void *ctx);
+typedef int (*sharenat_device_fn)(__u32 ifindex,
+				  const struct sandbox_device *dev, void *ctx);
 /* One flow: its key (the sandbox side) and its value. */
 typedef int (*sharenat_flow_fn)(const struct flow_key *key,
 				const struct flow *flow, void *ctx);
@@ -137,6 +153,8 @@ int sharenat_for_each_sandbox(struct sharenat *sn, sharenat_sandbox_fn fn,
 int sharenat_for_each_flow(struct sharenat *sn, sharenat_flow_fn fn,
 			   void *ctx);
 int sharenat_for_each_sg(struct sharenat *sn, sharenat_sg_fn fn, void *ctx);
+int sharenat_for_each_device(struct sharenat *sn, sharenat_device_fn fn,
+			     void *ctx);
 int sharenat_sg_lookup(struct sharenat *sn, __u32 id,
 		       struct security_group *out);
 /* Per-function counters summed over CPUs. */

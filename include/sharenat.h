@@ -178,6 +178,17 @@ struct sandbox {
 	__u64 added_ns;			/* CLOCK_MONOTONIC at sandbox add */
 };
 
+/* Value of map `sandbox_devices`, keyed by ifindex: a device made ready
+ * for sandboxes before they come (`sharenat device add`, a pool of taps),
+ * its egress programs attached, so that a sandbox add on it only writes
+ * maps. Its name and MAC tell it from a device that took the index since. */
+struct sandbox_device {
+	char name[16];			/* IF_NAMESIZE */
+	__u8 mac[6];
+	__u8 hook;			/* enum nat_hook of its egress programs */
+	__u8 pad;
+};
+
 /* Which way a packet goes, for state kept per direction (fragments). */
 enum flow_direction {
 	FLOW_EGRESS = 1,		/* sandbox -> customer */

@@ -36,6 +36,8 @@ static const char usage_text[] =
 "  sandbox add ID --function NAME --dev DEV --ip ADDR [--mac MAC]\n"
 "              [--mode xdp|tc]\n"
 "  sandbox del ID\n"
+"  device add DEV [--mode xdp|tc]\n"
+"  device del DEV\n"
 "  flows [--function NAME] [--sandbox ID] [--json]\n"
 "  stats [--json|--prometheus]\n"
 "  status [--json | --format text|json|apply]\n"
@@ -288,6 +290,22 @@ static int parse_sandbox_add(struct args *a,
 	return 0;
 }
 
+static int parse_device_add(struct args *a, struct sharenat_device_spec *spec)
+{
+	const char *word, *value;
+
+	if (take_operand(a, "DEV", false, &spec->dev))
+		return -1;
+	while ((word = next_word(a))) {
+		if (!is_flag(word, "--mode"))
+			return usage_fail(a, "unknown argument '%s'", word);
+		if (flag_value(a, word, &value) ||
+		    parse_mode(value, a->what, &spec->hook, a->err))
+			return bad_usage(a);
+	}
+	return 0;
+}
+
 static int parse_sg_add(struct args *a, struct sharenat_sg_spec *spec)
 {
 	const char *word, *value;
@@ -372,6 +390,7 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 	struct sharenat_attach_spec attach = { 0 };
 	struct sharenat_function_spec function = { 0 };
 	struct sharenat_sandbox_spec sandbox = { 0 };
+	struct sharenat_device_spec device = { 0 };
 	struct sharenat_sg_spec sg = { 0 };
 	char devs[SHARENAT_MAX_FUNCTION_SUBNETS][IF_NAMESIZE];
 	const char *name = NULL;
@@ -387,10 +406,13 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 		rc = parse_function_add(a, &function, devs);
 	else if (!strcmp(object, "add") && !strcmp(verb, "sg"))
 		rc = parse_sg_add(a, &sg);
+	else if (!strcmp(object, "add") && !strcmp(verb, "device"))
+		rc = parse_device_add(a, &device);
 	else if (!strcmp(object, "add"))
 		rc = parse_sandbox_add(a, &sandbox);
 	else
-		rc = parse_one_word(a, !strcmp(verb, "sandbox") ? "ID" : "NAME",
+		rc = parse_one_word(a, !strcmp(verb, "sandbox") ? "ID" :
+				    !strcmp(verb, "device") ? "DEV" : "NAME",
 				    &name);
 	if (rc)
 		return -1;
@@ -412,6 +434,10 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 		rc = sharenat_sg_add(sn, &sg, a->err);
 	else if (!strcmp(verb, "sg"))
 		rc = sharenat_sg_del(sn, name, a->err);
+	else if (!strcmp(verb, "device") && !strcmp(object, "add"))
+		rc = sharenat_device_add(sn, &device, a->err);
+	else if (!strcmp(verb, "device"))
+		rc = sharenat_device_del(sn, name, a->err);
 	else if (!strcmp(object, "add"))
 		rc = sharenat_sandbox_add(sn, &sandbox, a->err);
 	else
@@ -429,7 +455,8 @@ static int run_write(struct args *a, const char *pin_dir, const char *verb,
 	else if (!strcmp(verb, "sandbox") && !strcmp(object, "add"))
 		sharenat_latency_record(sn, LATENCY_SANDBOX_ATTACH,
 					op_end - op_start, NULL);
-	if (!strcmp(verb, "detach") || !strcmp(verb, "sg"))
+	if (!strcmp(verb, "detach") || !strcmp(verb, "sg") ||
+	    !strcmp(verb, "device"))
 		sharenat_unload_if_empty(sn);
 	sharenat_close(sn);
 	if (!strcmp(verb, "sandbox") && !strcmp(object, "add"))
@@ -654,7 +681,7 @@ int cli_run(int argc, char **argv)
 	if (!strcmp(verb, "attach") || !strcmp(verb, "detach")) {
 		rc = run_write(&a, pin_dir, verb, "", started_ns);
 	} else if (!strcmp(verb, "function") || !strcmp(verb, "sandbox") ||
-		   !strcmp(verb, "sg")) {
+		   !strcmp(verb, "sg") || !strcmp(verb, "device")) {
 		static char what[32];
 
 		object = next_word(&a);

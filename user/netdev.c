@@ -174,3 +174,15 @@ int netdev_arp_ignore_set(const char *dev, __u8 value, const char *what,
 	close(fd);
 	return 0;
 }
+
+bool netdev_still(struct sharenat *sn, __u32 ifindex, const char *name,
+		  const __u8 mac[6])
+{
+	char now_name[IF_NAMESIZE];
+	__u8 now_mac[6];
+
+	return if_indextoname(ifindex, now_name) &&
+	       (!name || !strcmp(now_name, name)) &&
+	       !netdev_mac(sn, now_name, now_mac, "repair", NULL) &&
+	       !memcmp(now_mac, mac, sizeof(now_mac));
+}

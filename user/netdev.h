@@ -14,6 +14,11 @@ int netdev_ifindex(struct sharenat *sn, const char *dev, const char *what,
 		   struct sharenat_error *err);
 int netdev_mac(struct sharenat *sn, const char *dev, __u8 mac[6],
 	       const char *what, struct sharenat_error *err);
+/* Is the device at ifindex still the one seen before: the same MAC, and
+ * the same name when name is given? Not when it is gone, nor when another
+ * device took its index. */
+bool netdev_still(struct sharenat *sn, __u32 ifindex, const char *name,
+		  const __u8 mac[6]);
 /* The device's driver name ("veth", "tun", ...) into buf (32 bytes). */
 int netdev_driver(struct sharenat *sn, const char *dev, char *buf,
 		  size_t len, const char *what, struct sharenat_error *err);

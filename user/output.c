@@ -632,6 +632,25 @@ static int print_sandbox(const struct sandbox *sbx, void *ctx)
 	return 0;
 }
 
+static int print_device(__u32 ifindex, const struct sandbox_device *dev,
+			void *ctx)
+{
+	struct status_print *p = ctx;
+	const char *mode = dev->hook == NAT_HOOK_XDP ? "xdp" : "tc";
+	char name[sizeof(dev->name) + 1];
+
+	snprintf(name, sizeof(name), "%s", dev->name);
+	separator(p);
+	if (p->json) {
+		printf("{\"dev\":");
+		json_string(name);
+		printf(",\"ifindex\":%u,\"mode\":\"%s\"}", ifindex, mode);
+	} else {
+		printf("device %s mode %s\n", name, mode);
+	}
+	return 0;
+}
+
 static const char *proto_or_all(__u8 proto)
 {
 	return proto ? proto_name(proto) : "all";
@@ -713,6 +732,10 @@ int show_status(struct sharenat *sn, const struct read_options *opts,
 		printf("],\"sandboxes\":[");
 	p.count = 0;
 	rc |= sharenat_for_each_sandbox(sn, print_sandbox, &p);
+	if (json)
+		printf("],\"devices\":[");
+	p.count = 0;
+	rc |= sharenat_for_each_device(sn, print_device, &p);
 	rc |= sharenat_for_each_flow(sn, count_flow, &flows);
 	if (json)
 		printf("],\"flows\":%u}\n", flows);

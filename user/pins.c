@@ -59,6 +59,7 @@ static const struct pinned pinned_objects[] = {
 	PINNED_MAP(mappings),
 	PINNED_MAP(ports),
 	PINNED_MAP(replies),
+	PINNED_MAP(sandbox_devices),
 	PINNED_MAP(fragments),
 	PINNED_MAP(held_fragments),
 	PINNED_MAP(counter_slots),
@@ -337,12 +338,7 @@ static int orphan_sandbox(const void *key, const void *value, void *ctx)
  * MAC), so a filter may be put on or taken off it. */
 static bool same_device(struct sharenat *sn, const struct sandbox *sbx)
 {
-	char name[IF_NAMESIZE];
-	__u8 mac[6];
-
-	return if_indextoname(sbx->ifindex, name) &&
-	       !netdev_mac(sn, name, mac, "repair", NULL) &&
-	       !memcmp(mac, sbx->host_mac, sizeof(mac));
+	return netdev_still(sn, sbx->ifindex, NULL, sbx->host_mac);
 }
 
 /* Every sandbox left has its programs and, on a tap, its devmap slot: an
@@ -443,7 +439,8 @@ static void repair_sandboxes(struct repair *r)
 		bpf_map_delete_elem(sn->sandboxes_fd, &sbx->addr);
 		if (!sharenat_for_each_sandbox(sn, sandbox_on_device,
 					       &ifindex) &&
-		    same_device(sn, sbx)) {
+		    same_device(sn, sbx) &&
+		    !device_prepared(sn, ifindex, NULL)) {
 			if (sbx->hook == NAT_HOOK_XDP)
 				xdp_detach((int)ifindex, sn->xdp_egress_prog_fd,
 					   "repair", NULL);
@@ -454,6 +451,7 @@ static void repair_sandboxes(struct repair *r)
 	vec_free(&r->orphans);
 	map_for_each(sn->sandboxes_fd, sizeof(__be32), sizeof(struct sandbox),
 		     complete_sandbox, r);
+	devices_repair(sn);
 
 	/* Flows, mappings and ports of sandboxes that are gone. */
 	flows_delete_matching(sn, flow_sandbox_gone, sn);
@@ -694,7 +692,9 @@ static bool holds_nothing(struct sharenat *sn)
 	return !map_for_each(sn->attachments_fd, sizeof(__u32),
 			     sizeof(struct attachment), any_entry, NULL) &&
 	       !map_for_each(sn->security_groups_fd, sizeof(__u32),
-			     sizeof(struct security_group), any_entry, NULL);
+			     sizeof(struct security_group), any_entry, NULL) &&
+	       !map_for_each(sn->sandbox_devices_fd, sizeof(__u32),
+			     sizeof(struct sandbox_device), any_entry, NULL);
 }
 
 void sharenat_close_failed(struct sharenat *sn)

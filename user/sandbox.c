@@ -5,8 +5,9 @@
  * start path: device queries on one kept netlink socket, a counter slot,
  * the sandbox entry and its id index, then the device's programs (tc, on
  * that socket, replacing in place the filter of an earlier sandbox on the
- * device; with --mode xdp the XDP program first). A failure at any step
- * is undone in reverse.
+ * device; with --mode xdp the XDP program first), unless the device was
+ * prepared with them (device.c). A failure at any step is undone in
+ * reverse.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,8 +50,10 @@ int sharenat_sandbox_add(struct sharenat *sn,
 {
 	struct name_key id = { 0 }, fn_name = { 0 };
 	struct sandbox sbx = { 0 }, existing;
+	struct sandbox_device prepared;
 	struct attachment att;
 	char text[INET_ADDRSTRLEN], driver[32];
+	bool has_tc, has_xdp;
 	__u32 dev_ifindex;
 	int ifindex;
 
@@ -78,6 +81,12 @@ int sharenat_sandbox_add(struct sharenat *sn,
 		return -1;
 	sbx.xdp_frames = !strcmp(driver, "tun");
 	sbx.hook = (__u8)spec->hook;
+	/* A prepared device has its programs: one lookup instead of the
+	 * attach, if it is still the device that was prepared. */
+	has_tc = device_prepared(sn, sbx.ifindex, &prepared) &&
+		 !strcmp(prepared.name, spec->dev) &&
+		 !memcmp(prepared.mac, sbx.host_mac, sizeof(prepared.mac));
+	has_xdp = has_tc && prepared.hook == NAT_HOOK_XDP;
 
 	memcpy(sbx.id, id.name, sizeof(sbx.id));
 	sbx.addr = spec->addr;
@@ -126,15 +135,16 @@ int sharenat_sandbox_add(struct sharenat *sn,
 			   spec->dev);
 		goto err_id;
 	}
-	if (sbx.hook == NAT_HOOK_XDP &&
+	if (sbx.hook == NAT_HOOK_XDP && !has_xdp &&
 	    xdp_attach(ifindex, sn->xdp_egress_prog_fd, WHAT_ADD, err))
 		goto err_devmap;
-	if (tc_attach(sn, ifindex, sn->egress_prog_fd, WHAT_ADD, err))
+	if (!has_tc && tc_attach(sn, ifindex, sn->egress_prog_fd, WHAT_ADD,
+				 err))
 		goto err_xdp;
 	return 0;
 
 err_xdp:
-	if (sbx.hook == NAT_HOOK_XDP)
+	if (sbx.hook == NAT_HOOK_XDP && !has_xdp)
 		xdp_detach(ifindex, sn->xdp_egress_prog_fd, WHAT_ADD, NULL);
 err_devmap:
 	if (sbx.xdp_frames)
@@ -175,14 +185,18 @@ int sharenat_sandbox_del(struct sharenat *sn, const char *id_text,
 	dc.except_addr = addr;
 	sharenat_for_each_sandbox(sn, count_on_device, &dc);
 	/* The device's last sandbox: take the program off first, so nothing
-	 * from the device is seen between the map deletes below. */
+	 * from the device is seen between the map deletes below. A prepared
+	 * device keeps its programs for the next sandbox (device del takes
+	 * them off); they drop what it sends until then. */
 	if (dc.sandboxes == 0) {
-		if (sbx.hook == NAT_HOOK_XDP &&
-		    xdp_detach((int)sbx.ifindex, sn->xdp_egress_prog_fd,
-			       WHAT_DEL, err))
-			return -1;
-		if (tc_detach((int)sbx.ifindex, WHAT_DEL, err))
-			return -1;
+		if (!device_prepared(sn, sbx.ifindex, NULL)) {
+			if (sbx.hook == NAT_HOOK_XDP &&
+			    xdp_detach((int)sbx.ifindex,
+				       sn->xdp_egress_prog_fd, WHAT_DEL, err))
+				return -1;
+			if (tc_detach((int)sbx.ifindex, WHAT_DEL, err))
+				return -1;
+		}
 		bpf_map_delete_elem(sn->xdp_devices_fd, &sbx.ifindex);
 	}
 	/* The sandbox entry goes before its flows: from here on egress

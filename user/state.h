@@ -31,6 +31,7 @@ struct sharenat {
 	int mappings_fd;
 	int ports_fd;
 	int replies_fd;
+	int sandbox_devices_fd;
 	int latency_fd;			/* control-plane latency histograms */
 	int fragments_fd;
 	int held_fragments_fd;
@@ -68,6 +69,14 @@ void flows_delete_matching(struct sharenat *sn,
 					   const struct flow *flow,
 					   const void *ctx),
 			   const void *ctx);
+
+/* Is the device at ifindex prepared for sandboxes (device add)? Its entry
+ * into *out when out is not NULL. */
+bool device_prepared(struct sharenat *sn, __u32 ifindex,
+		     struct sandbox_device *out);
+/* Prepared devices: an entry whose device is gone (or whose index another
+ * device took) goes; one whose programs are off gets them back. */
+void devices_repair(struct sharenat *sn);
 
 /* Run the loaded sharenat_init program (its fd) once, as loading does:
  * it gives the expiry sweeper its timer. 0, or -1. */

@@ -442,6 +442,26 @@ test_repair_after_crash() {
 	! xdp_on "$dev" || fail "sandbox del k3 left its XDP program on $dev" || return
 }
 
+# A prepared device (device add) whose program is lost (a device add or
+# del killed midway, or a hand) gets it back from the next run's repair: a
+# sandbox add on it trusts the entry and attaches nothing.
+test_prepared_device_repair() {
+	local out dev
+
+	dev=$(spare_dev 3)
+	need tc || return
+	out=$(sn device add "$dev" 2>&1) || fail "device add exited $?: $out" || return
+	in_ns "$HOST_NS" tc filter del dev "$dev" ingress ||
+		fail "cannot take $dev's filter off" || return
+	mkdir "$PIN_DIR/writer-mark" || fail "cannot leave a writer mark" || return
+	out=$(sn status --json) || fail "status --json after the loss failed" || return
+	[ -n "$(in_ns "$HOST_NS" tc filter show dev "$dev" ingress 2>/dev/null)" ] ||
+		fail "the repair did not put the prepared $dev's program back" || return
+	out=$(sn device del "$dev" 2>&1) || fail "device del exited $?: $out" || return
+	[ -z "$(in_ns "$HOST_NS" tc filter show dev "$dev" ingress 2>/dev/null)" ] ||
+		fail "device del left the program on $dev" || return
+}
+
 # xdp_on DEV: an XDP program is attached to DEV in the host namespace.
 xdp_on() {
 	in_ns "$HOST_NS" ip -d link show dev "$1" | grep -q 'prog/xdp'
@@ -615,6 +635,7 @@ main() {
 	run_test bad_inputs
 	run_test apply
 	run_test repair_after_crash
+	run_test prepared_device_repair
 	run_test kill9_under_traffic
 	run_test bench_attach
 	run_test other_version_state

@@ -447,6 +447,45 @@ test_cli_errors() {
 		fail "status --json changed: before $before after $after" || return
 }
 
+# 10, continued. A device prepared before its sandbox (device add: a pool's
+# tap) carries the egress program with no sandbox on it, and drops what it
+# sends; a sandbox added on it takes no attach and has traffic at once; its
+# del leaves the program for the next one; device del takes it off. Bad
+# device commands fail with one line. s2's device is free since its del.
+test_prepared_device() {
+	local dev out
+
+	dev=$(sbx_dev 2)
+	need ping curl tc python3 || return
+	out=$(sn device add "$dev" 2>&1) || fail "device add exited $?: $out" || return
+	[ -n "$(in_ns "$PREFIX-host" tc filter show dev "$dev" ingress)" ] ||
+		fail "no tc filter on $dev after device add" || return
+	[ "$(query status "' '.join(x['dev'] for x in d['devices'])")" = "$dev" ] ||
+		fail "status --json devices: $(sn status --json)" || return
+	! in_ns "$(sbx_ns 2)" ping -n -c 1 -W 1 "$SERVER" >/dev/null 2>&1 ||
+		fail "sbx2 pings through a prepared device without a sandbox" || return
+	out=$(sn sandbox add s2 --function f1 --dev "$dev" --ip 100.64.0.2 2>&1) ||
+		fail "sandbox add on the prepared device exited $?: $out" || return
+	out=$(ping_ok 2) || fail "sbx2 on the prepared device: $out" || return
+	out=$(http_get 2) || fail "sbx2 http on the prepared device: $out" || return
+	out=$(sn sandbox del s2 2>&1) || fail "sandbox del s2 exited $?: $out" || return
+	[ -n "$(in_ns "$PREFIX-host" tc filter show dev "$dev" ingress)" ] ||
+		fail "sandbox del took the program off the prepared $dev" || return
+	! in_ns "$(sbx_ns 2)" ping -n -c 1 -W 1 "$SERVER" >/dev/null 2>&1 ||
+		fail "sbx2 still pings after its del" || return
+	cli_error 2 device add || return
+	cli_error 2 device add "$dev" --mode sideways || return
+	cli_error 1 device add "$(shared_dev)" || return
+	cli_error 1 device add nosuchdev0 || return
+	cli_error 1 device del "$(sbx_dev 1)" || return
+	cli_error 1 device del nosuchdev0 || return
+	out=$(sn device del "$dev" 2>&1) || fail "device del exited $?: $out" || return
+	[ -z "$(in_ns "$PREFIX-host" tc filter show dev "$dev" ingress)" ] ||
+		fail "device del left the tc filter on $dev" || return
+	[ "$(query status "d['devices']")" = "[]" ] ||
+		fail "status --json devices after del: $(sn status --json)" || return
+}
+
 # 11. The CLI is a control plane, not a daemon: once its commands have
 # exited, traffic still flows.
 test_state_survives_cli() {
@@ -549,6 +588,7 @@ main() {
 	run_test iperf3
 	run_test sandbox_del
 	run_test cli_errors
+	run_test prepared_device
 	run_test state_survives_cli
 	run_test teardown
 	e2e_summary
