@@ -305,7 +305,9 @@ static void settle(void)
 		;
 }
 
-static int run_new_way(struct bench *b, struct sharenat_error *err)
+/* Add the N sandboxes, each on its own device, each add timed in row. */
+static int add_all(struct bench *b, enum bench_row row,
+		   struct sharenat_error *err)
 {
 	struct sharenat_sandbox_spec spec = { .function = BENCH_FUNCTION };
 	char dev[IF_NAMESIZE], id[SHARENAT_NAME_MAX];
@@ -323,9 +325,20 @@ static int run_new_way(struct bench *b, struct sharenat_error *err)
 		start = monotonic_ns();
 		if (sharenat_sandbox_add(b->sn, &spec, err))
 			return -1;
-		record(b, ROW_ADD, start);
+		record(b, row, start);
 		b->sandbox_added[i] = true;
 	}
+	return 0;
+}
+
+static int run_new_way(struct bench *b, struct sharenat_error *err)
+{
+	char id[SHARENAT_NAME_MAX];
+	unsigned int i;
+	__u64 start;
+
+	if (add_all(b, ROW_ADD, err))
+		return -1;
 	for (i = 0; i < b->count; i++) {
 		if (check_interrupted(err))
 			return -1;
@@ -343,14 +356,11 @@ static int run_new_way(struct bench *b, struct sharenat_error *err)
  * timed), then the sandbox adds on them, which take no tc attach. */
 static int run_prepared(struct bench *b, struct sharenat_error *err)
 {
-	struct sharenat_sandbox_spec spec = { .function = BENCH_FUNCTION };
 	struct sharenat_device_spec device = { .hook = NAT_HOOK_TC };
 	char dev[IF_NAMESIZE], id[SHARENAT_NAME_MAX];
 	unsigned int i;
-	__u64 start;
 
-	spec.dev = device.dev = dev;
-	spec.id = id;
+	device.dev = dev;
 	for (i = 0; i < b->count; i++) {
 		if (check_interrupted(err))
 			return -1;
@@ -359,18 +369,8 @@ static int run_prepared(struct bench *b, struct sharenat_error *err)
 			return -1;
 	}
 	settle();
-	for (i = 0; i < b->count; i++) {
-		if (check_interrupted(err))
-			return -1;
-		dev_of(b, 's', i, dev);
-		sandbox_id(i, id, sizeof(id));
-		spec.addr = htonl(SHARENAT_POOL_ADDR + 1 + i);
-		start = monotonic_ns();
-		if (sharenat_sandbox_add(b->sn, &spec, err))
-			return -1;
-		record(b, ROW_ADD_PREPARED, start);
-		b->sandbox_added[i] = true;
-	}
+	if (add_all(b, ROW_ADD_PREPARED, err))
+		return -1;
 	for (i = 0; i < b->count; i++) {
 		if (check_interrupted(err))
 			return -1;
