@@ -7,8 +7,15 @@
 
 #include "map_iter.h"
 
-int map_for_each(int map_fd, size_t key_size, size_t value_size,
-		 map_entry_fn fn, void *ctx)
+/* Entries a batch read asks for at first; a bucket holding more makes
+ * the kernel answer ENOSPC, and the batch grows. */
+#define BATCH_ENTRIES 256
+#define BATCH_ENTRIES_MAX 65536
+
+/* One entry at a time: two system calls an entry, for a map or kernel
+ * without batch reads. */
+static int walk_by_key(int map_fd, size_t key_size, size_t value_size,
+		       map_entry_fn fn, void *ctx)
 {
 	char *key = malloc(key_size), *next = malloc(key_size);
 	char *value = malloc(value_size);
@@ -32,6 +39,71 @@ out:
 	free(key);
 	free(next);
 	free(value);
+	return rc;
+}
+
+struct batch {
+	char *keys, *values;
+	__u32 capacity;
+};
+
+static int batch_grow(struct batch *b, size_t key_size, size_t value_size)
+{
+	__u32 capacity = b->capacity ? b->capacity * 2 : BATCH_ENTRIES;
+	char *keys, *values;
+
+	if (capacity > BATCH_ENTRIES_MAX)
+		return -ENOSPC;
+	keys = realloc(b->keys, capacity * key_size);
+	if (!keys)
+		return -ENOMEM;
+	b->keys = keys;
+	values = realloc(b->values, capacity * value_size);
+	if (!values)
+		return -ENOMEM;
+	b->values = values;
+	b->capacity = capacity;
+	return 0;
+}
+
+int map_for_each(int map_fd, size_t key_size, size_t value_size,
+		 map_entry_fn fn, void *ctx)
+{
+	struct batch b = { 0 };
+	__u64 position = 0;
+	bool first = true, done = false;
+	__u32 count, i;
+	int rc, err;
+
+	rc = batch_grow(&b, key_size, value_size);
+	while (!rc && !done) {
+		count = b.capacity;
+		err = bpf_map_lookup_batch(map_fd, first ? NULL : &position,
+					   &position, b.keys, b.values, &count,
+					   NULL);
+		if (err && errno == ENOSPC && !count) {
+			rc = batch_grow(&b, key_size, value_size);
+			continue;
+		}
+		/* Batch reads unknown here (old kernel, other map type):
+		 * one entry at a time. */
+		if (err && errno != ENOENT && first) {
+			rc = walk_by_key(map_fd, key_size, value_size, fn, ctx);
+			break;
+		}
+		if (err && errno != ENOENT) {
+			rc = -errno;
+			break;
+		}
+		/* ENOENT: the last batch, possibly empty. */
+		done = err != 0;
+		first = false;
+		for (i = 0; i < count && !rc; i++)
+			rc = fn(b.keys + i * key_size, b.values + i * value_size,
+				ctx);
+	}
+	free(b.keys);
+	free(b.values);
 	return rc;
 }
 

@@ -9,8 +9,10 @@
 /* Called for each entry; a non-zero return stops the walk and is returned. */
 typedef int (*map_entry_fn)(const void *key, const void *value, void *ctx);
 
-/* Walk every entry of a hash map. Entries deleted during the walk may be
- * missed; collect keys first when deleting. */
+/* Walk every entry of a hash map, read in batches (one system call per
+ * few hundred entries; one key at a time where the kernel has no batch
+ * reads for the map). Entries deleted during the walk may be missed;
+ * collect keys first when deleting. */
 int map_for_each(int map_fd, size_t key_size, size_t value_size,
 		 map_entry_fn fn, void *ctx);
 

@@ -67,6 +67,7 @@ int main(void)
 	srunner_add_suite(runner, nat_policy_suite());
 	srunner_add_suite(runner, fragments_suite());
 	srunner_add_suite(runner, apply_suite());
+	srunner_add_suite(runner, map_iter_suite());
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
 	srunner_free(runner);

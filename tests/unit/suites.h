@@ -19,5 +19,7 @@ Suite *nat_policy_suite(void);
 Suite *fragments_suite(void);
 /* user/apply.c: the parser of `sharenat apply` files; latency buckets. */
 Suite *apply_suite(void);
+/* user/map_iter.c: map walks, in batches and one key at a time. */
+Suite *map_iter_suite(void);
 
 #endif /* SHARENAT_TEST_SUITES_H */
