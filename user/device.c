@@ -46,14 +46,15 @@ static bool device_has_sandbox(struct sharenat *sn, __u32 ifindex)
 }
 
 /* Take the device's egress programs off, unless a sandbox still uses it
- * (its last sandbox del will). */
+ * (its last sandbox del will). The XDP one also when a sandbox added with
+ * --mode xdp put it on a device prepared for tc: sandbox del leaves a
+ * prepared device's programs. */
 static int programs_detach(struct sharenat *sn, __u32 ifindex,
-			   const struct sandbox_device *dev, const char *what,
-			   struct sharenat_error *err)
+			   const char *what, struct sharenat_error *err)
 {
 	if (device_has_sandbox(sn, ifindex))
 		return 0;
-	if (dev->hook == NAT_HOOK_XDP &&
+	if (xdp_present((int)ifindex, sn->xdp_egress_prog_fd) &&
 	    xdp_detach((int)ifindex, sn->xdp_egress_prog_fd, what, err))
 		return -1;
 	return tc_detach((int)ifindex, what, err);
@@ -91,7 +92,7 @@ int sharenat_device_add(struct sharenat *sn,
 	if (bpf_map_update_elem(sn->sandbox_devices_fd, &key, &dev, BPF_ANY)) {
 		fail_errno(err, WHAT_ADD, errno, "cannot record device %s",
 			   spec->dev);
-		programs_detach(sn, key, &dev, WHAT_ADD, NULL);
+		programs_detach(sn, key, WHAT_ADD, NULL);
 		return -1;
 	}
 	return 0;
@@ -119,7 +120,7 @@ int sharenat_device_del(struct sharenat *sn, const char *name,
 	/* Programs off before the entry goes: a del killed between the two
 	 * leaves an entry whose programs the repair puts back, never one
 	 * that a sandbox add would trust while they are gone. */
-	if (programs_detach(sn, key, &dev, WHAT_DEL, err))
+	if (programs_detach(sn, key, WHAT_DEL, err))
 		return -1;
 	bpf_map_delete_elem(sn->sandbox_devices_fd, &key);
 	return 0;

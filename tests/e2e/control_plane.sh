@@ -444,7 +444,8 @@ test_repair_after_crash() {
 
 # A prepared device (device add) whose program is lost (a device add or
 # del killed midway, or a hand) gets it back from the next run's repair: a
-# sandbox add on it trusts the entry and attaches nothing.
+# sandbox add on it trusts the entry and attaches nothing. device del
+# takes every program of ours off, an XDP one a sandbox left too.
 test_prepared_device_repair() {
 	local out dev
 
@@ -457,9 +458,17 @@ test_prepared_device_repair() {
 	out=$(sn status --json) || fail "status --json after the loss failed" || return
 	[ -n "$(in_ns "$HOST_NS" tc filter show dev "$dev" ingress 2>/dev/null)" ] ||
 		fail "the repair did not put the prepared $dev's program back" || return
+	# A sandbox with --mode xdp on the device prepared for tc leaves its
+	# XDP program there on del (the device keeps its programs); device
+	# del takes both.
+	out=$(sn sandbox add k3 --function f1 --dev "$dev" --ip 100.64.1.3 --mode xdp 2>&1) ||
+		fail "sandbox add k3 --mode xdp exited $?: $out" || return
+	out=$(sn sandbox del k3 2>&1) || fail "sandbox del k3 exited $?: $out" || return
+	xdp_on "$dev" || fail "sandbox del took the XDP program off the prepared $dev" || return
 	out=$(sn device del "$dev" 2>&1) || fail "device del exited $?: $out" || return
 	[ -z "$(in_ns "$HOST_NS" tc filter show dev "$dev" ingress 2>/dev/null)" ] ||
 		fail "device del left the program on $dev" || return
+	! xdp_on "$dev" || fail "device del left the XDP program on $dev" || return
 }
 
 # xdp_on DEV: an XDP program is attached to DEV in the host namespace.
