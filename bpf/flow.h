@@ -230,14 +230,22 @@ static __always_inline bool flow_live_or_expire(const struct flow_key *key,
 	return false;
 }
 
-/* Is flow the one a reply sent to shared_addr:shared_port on attachment
- * answers? The owner's flow to that remote may have gone out elsewhere. */
-static __always_inline bool flow_answers(const struct flow *flow,
-					 __u32 attachment, __be32 shared_addr,
-					 __be16 shared_port)
+/* The flow of owner (a sandbox endpoint) with the reply's remote, if it
+ * answers the reply: the owner's flow to that remote may have gone out
+ * through another attachment or shared endpoint. Fills *key. */
+static __always_inline struct flow *owner_flow(const struct mapping_key *owner,
+					       const struct reply_key *reply,
+					       struct flow_key *key)
 {
-	return flow && flow->ifindex == attachment &&
-	       flow->nat_addr == shared_addr && flow->nat_port == shared_port;
+	struct flow *flow;
+
+	flow_key_of_owner(owner, reply->remote_addr, reply->remote_port, key);
+	flow = bpf_map_lookup_elem(&flows, key);
+	if (!flow || flow->ifindex != reply->attachment ||
+	    flow->nat_addr != reply->shared_addr ||
+	    flow->nat_port != reply->shared_port)
+		return NULL;
+	return flow;
 }
 
 /*
@@ -255,32 +263,21 @@ flow_of_reply(__u32 attachment, __u8 proto, __be32 remote_addr,
 {
 	const struct mapping_key *owner;
 	const struct port_hold *hold;
-	struct reply_key rkey;
+	struct reply_key reply;
 	struct port_key pkey;
 	struct flow *flow;
 
+	reply_key_make(attachment, proto, remote_addr, remote_port,
+		       shared_addr, shared_port, &reply);
 	port_key_of(attachment, shared_addr, shared_port, proto, &pkey);
 	hold = bpf_map_lookup_elem(&ports, &pkey);
 	if (hold) {
-		flow_key_of_owner(&hold->owner, remote_addr, remote_port, key);
-		flow = bpf_map_lookup_elem(&flows, key);
-		if (flow_answers(flow, attachment, shared_addr, shared_port))
+		flow = owner_flow(&hold->owner, &reply, key);
+		if (flow)
 			return flow;
 	}
-	__builtin_memset(&rkey, 0, sizeof(rkey));
-	rkey.attachment = attachment;
-	rkey.remote_addr = remote_addr;
-	rkey.shared_addr = shared_addr;
-	rkey.remote_port = remote_port;
-	rkey.shared_port = shared_port;
-	rkey.proto = proto;
-	owner = bpf_map_lookup_elem(&replies, &rkey);
-	if (!owner)
-		return NULL;
-	flow_key_of_owner(owner, remote_addr, remote_port, key);
-	flow = bpf_map_lookup_elem(&flows, key);
-	return flow_answers(flow, attachment, shared_addr, shared_port) ?
-		       flow : NULL;
+	owner = bpf_map_lookup_elem(&replies, &reply);
+	return owner ? owner_flow(owner, &reply, key) : NULL;
 }
 
 /* Queue a ticket for the flow with this key, due a fixed

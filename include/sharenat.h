@@ -457,18 +457,30 @@ SHARENAT_INLINE void flow_key_of_owner(const struct mapping_key *owner,
 	key->proto = owner->proto;
 }
 
+/* A reply as the remote sends it: remote -> shared endpoint of proto on
+ * attachment (ICMP echo: remote_port 0, the identifier in shared_port). */
+SHARENAT_INLINE void reply_key_make(__u32 attachment, __u8 proto,
+				    __be32 remote_addr, __be16 remote_port,
+				    __be32 shared_addr, __be16 shared_port,
+				    struct reply_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->attachment = attachment;
+	key->remote_addr = remote_addr;
+	key->shared_addr = shared_addr;
+	key->remote_port = remote_port;
+	key->shared_port = shared_port;
+	key->proto = proto;
+}
+
 /* The `replies` key that leads a reply to the flow (egress_key, flow). */
 SHARENAT_INLINE void reply_key_of(const struct flow_key *egress_key,
 				  const struct flow *flow,
 				  struct reply_key *key)
 {
-	__builtin_memset(key, 0, sizeof(*key));
-	key->attachment = flow->ifindex;
-	key->remote_addr = egress_key->dst_addr;
-	key->shared_addr = flow->nat_addr;
-	key->remote_port = egress_key->dst_port;
-	key->shared_port = flow->nat_port;
-	key->proto = egress_key->proto;
+	reply_key_make(flow->ifindex, egress_key->proto, egress_key->dst_addr,
+		       egress_key->dst_port, flow->nat_addr, flow->nat_port,
+		       key);
 }
 
 /* One state for the flow, from what each direction has seen. */
