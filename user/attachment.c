@@ -62,20 +62,6 @@ static int validate(const struct sharenat_attach_spec *spec,
 	return 0;
 }
 
-struct device_use {
-	__u32 ifindex;
-	bool used;
-};
-
-static int sandbox_uses_device(const struct sandbox *sbx, void *ctx)
-{
-	struct device_use *use = ctx;
-
-	if (sbx->ifindex == use->ifindex)
-		use->used = true;
-	return 0;
-}
-
 static void remove_added_addrs(struct sharenat *sn,
 			       const struct attachment *att)
 {
@@ -131,7 +117,6 @@ int sharenat_attach(struct sharenat *sn,
 		    const struct sharenat_attach_spec *spec,
 		    struct sharenat_error *err)
 {
-	struct device_use use = { 0 };
 	struct attachment att = { 0 };
 	unsigned int i;
 	int ifindex;
@@ -144,9 +129,7 @@ int sharenat_attach(struct sharenat *sn,
 	att.ifindex = (__u32)ifindex;
 	if (!bpf_map_lookup_elem(sn->attachments_fd, &att.ifindex, &att))
 		return fail(err, WHAT, "%s is attached already", spec->dev);
-	use.ifindex = (__u32)ifindex;
-	sharenat_for_each_sandbox(sn, sandbox_uses_device, &use);
-	if (use.used)
+	if (device_has_sandbox(sn, (__u32)ifindex, 0))
 		return fail(err, WHAT, "%s is a sandbox device", spec->dev);
 
 	if (attachment_of_spec(sn, spec, spec->dev, ifindex, &att, WHAT, err))

@@ -35,16 +35,6 @@ bool device_prepared(struct sharenat *sn, __u32 ifindex,
 	return true;
 }
 
-static int sandbox_uses_device(const struct sandbox *sbx, void *ctx)
-{
-	return sbx->ifindex == *(const __u32 *)ctx;
-}
-
-static bool device_has_sandbox(struct sharenat *sn, __u32 ifindex)
-{
-	return sharenat_for_each_sandbox(sn, sandbox_uses_device, &ifindex) > 0;
-}
-
 /* Take the device's egress programs off, unless a sandbox still uses it
  * (its last sandbox del will). The XDP one also when a sandbox added with
  * --mode xdp put it on a device prepared for tc: sandbox del leaves a
@@ -52,7 +42,7 @@ static bool device_has_sandbox(struct sharenat *sn, __u32 ifindex)
 static int programs_detach(struct sharenat *sn, __u32 ifindex,
 			   const char *what, struct sharenat_error *err)
 {
-	if (device_has_sandbox(sn, ifindex))
+	if (device_has_sandbox(sn, ifindex, 0))
 		return 0;
 	if (xdp_present((int)ifindex, sn->xdp_egress_prog_fd) &&
 	    xdp_detach((int)ifindex, sn->xdp_egress_prog_fd, what, err))
@@ -98,7 +88,7 @@ int sharenat_device_add(struct sharenat *sn,
 	return 0;
 
 err_xdp:
-	if (dev.hook == NAT_HOOK_XDP && !device_has_sandbox(sn, key))
+	if (dev.hook == NAT_HOOK_XDP && !device_has_sandbox(sn, key, 0))
 		xdp_detach(ifindex, sn->xdp_egress_prog_fd, WHAT_ADD, NULL);
 	return -1;
 }
@@ -146,40 +136,4 @@ int sharenat_for_each_device(struct sharenat *sn, sharenat_device_fn fn,
 	return map_for_each(sn->sandbox_devices_fd, sizeof(__u32),
 			    sizeof(struct sandbox_device), visit_device,
 			    &visit);
-}
-
-struct device_check {
-	struct sharenat *sn;
-	struct vec gone;		/* devices gone, or another's index now */
-};
-
-/* A prepared device has its programs (a device add or del killed midway
- * may have left them off), or its entry goes with the device. */
-static int check_device(const void *key, const void *value, void *ctx)
-{
-	const struct sandbox_device *dev = value;
-	struct device_check *check = ctx;
-	struct sharenat *sn = check->sn;
-	__u32 ifindex = *(const __u32 *)key;
-
-	if (!netdev_still(sn, ifindex, dev->name, dev->mac))
-		return vec_push(&check->gone, key);
-	if (dev->hook == NAT_HOOK_XDP &&
-	    !xdp_present((int)ifindex, sn->xdp_egress_prog_fd))
-		xdp_attach((int)ifindex, sn->xdp_egress_prog_fd, "repair",
-			   NULL);
-	if (!tc_present((int)ifindex))
-		tc_attach(sn, (int)ifindex, sn->egress_prog_fd, "repair",
-			  NULL);
-	return 0;
-}
-
-void devices_repair(struct sharenat *sn)
-{
-	struct device_check check = { sn, { .size = sizeof(__u32) } };
-
-	map_for_each(sn->sandbox_devices_fd, sizeof(__u32),
-		     sizeof(struct sandbox_device), check_device, &check);
-	map_delete_keys(sn->sandbox_devices_fd, &check.gone);
-	vec_free(&check.gone);
 }

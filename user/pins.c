@@ -341,6 +341,18 @@ static bool same_device(struct sharenat *sn, const struct sandbox *sbx)
 	return netdev_still(sn, sbx->ifindex, NULL, sbx->host_mac);
 }
 
+/* The egress programs of a device that should have them (hook: the XDP
+ * one too), put back where lost. */
+static void programs_put_back(struct sharenat *sn, __u32 ifindex, __u8 hook)
+{
+	if (!tc_present((int)ifindex))
+		tc_attach(sn, (int)ifindex, sn->egress_prog_fd, "repair", NULL);
+	if (hook == NAT_HOOK_XDP &&
+	    !xdp_present((int)ifindex, sn->xdp_egress_prog_fd))
+		xdp_attach((int)ifindex, sn->xdp_egress_prog_fd, "repair",
+			   NULL);
+}
+
 /* Every sandbox left has its programs and, on a tap, its devmap slot: an
  * add killed before its tc (or XDP) attach, or a del killed after its
  * detach, leaves a sandbox in both maps whose device no longer
@@ -354,22 +366,41 @@ static int complete_sandbox(const void *key, const void *value, void *ctx)
 	(void)key;
 	if (!same_device(r->sn, sbx))
 		return 0;
-	if (!tc_present((int)ifindex))
-		tc_attach(r->sn, (int)ifindex, r->sn->egress_prog_fd,
-			  "repair", NULL);
-	if (sbx->hook == NAT_HOOK_XDP &&
-	    !xdp_present((int)ifindex, r->sn->xdp_egress_prog_fd))
-		xdp_attach((int)ifindex, r->sn->xdp_egress_prog_fd, "repair",
-			   NULL);
+	programs_put_back(r->sn, ifindex, sbx->hook);
 	if (sbx->xdp_frames)
 		bpf_map_update_elem(r->sn->xdp_devices_fd, &ifindex, &ifindex,
 				    BPF_ANY);
 	return 0;
 }
 
-static int sandbox_on_device(const struct sandbox *sbx, void *ctx)
+struct device_check {
+	struct sharenat *sn;
+	struct vec gone;		/* devices gone, or another's index now */
+};
+
+/* A prepared device has its programs (a device add or del killed midway
+ * may have left them off), or its entry goes with the device. */
+static int check_device(const void *key, const void *value, void *ctx)
 {
-	return sbx->ifindex == *(const __u32 *)ctx;
+	const struct sandbox_device *dev = value;
+	struct device_check *check = ctx;
+	struct sharenat *sn = check->sn;
+	__u32 ifindex = *(const __u32 *)key;
+
+	if (!netdev_still(sn, ifindex, dev->name, dev->mac))
+		return vec_push(&check->gone, key);
+	programs_put_back(sn, ifindex, dev->hook);
+	return 0;
+}
+
+static void devices_repair(struct sharenat *sn)
+{
+	struct device_check check = { sn, { .size = sizeof(__u32) } };
+
+	map_for_each(sn->sandbox_devices_fd, sizeof(__u32),
+		     sizeof(struct sandbox_device), check_device, &check);
+	map_delete_keys(sn->sandbox_devices_fd, &check.gone);
+	vec_free(&check.gone);
 }
 
 static bool is_sandbox(struct sharenat *sn, __be32 addr)
@@ -437,8 +468,7 @@ static void repair_sandboxes(struct repair *r)
 		__u32 ifindex = sbx->ifindex;
 
 		bpf_map_delete_elem(sn->sandboxes_fd, &sbx->addr);
-		if (!sharenat_for_each_sandbox(sn, sandbox_on_device,
-					       &ifindex) &&
+		if (!device_has_sandbox(sn, ifindex, 0) &&
 		    same_device(sn, sbx) &&
 		    !device_prepared(sn, ifindex, NULL)) {
 			if (sbx->hook == NAT_HOOK_XDP)

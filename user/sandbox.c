@@ -29,19 +29,24 @@
 #define WHAT_ADD "sandbox add"
 #define WHAT_DEL "sandbox del"
 
-struct device_count {
+struct device_use {
 	__u32 ifindex;
 	__be32 except_addr;
-	unsigned int sandboxes;
 };
 
-static int count_on_device(const struct sandbox *sbx, void *ctx)
+static int uses_device(const struct sandbox *sbx, void *ctx)
 {
-	struct device_count *dc = ctx;
+	const struct device_use *use = ctx;
 
-	if (sbx->ifindex == dc->ifindex && sbx->addr != dc->except_addr)
-		dc->sandboxes++;
-	return 0;
+	return sbx->ifindex == use->ifindex && sbx->addr != use->except_addr;
+}
+
+bool device_has_sandbox(struct sharenat *sn, __u32 ifindex,
+			__be32 except_addr)
+{
+	struct device_use use = { ifindex, except_addr };
+
+	return sharenat_for_each_sandbox(sn, uses_device, &use) > 0;
 }
 
 int sharenat_sandbox_add(struct sharenat *sn,
@@ -169,7 +174,6 @@ int sharenat_sandbox_del(struct sharenat *sn, const char *id_text,
 			 struct sharenat_error *err)
 {
 	struct name_key id = { 0 };
-	struct device_count dc = { 0 };
 	struct sandbox sbx;
 	__be32 addr;
 
@@ -181,14 +185,11 @@ int sharenat_sandbox_del(struct sharenat *sn, const char *id_text,
 		return fail(err, WHAT_DEL, "sandbox %s does not exist",
 			    id_text);
 
-	dc.ifindex = sbx.ifindex;
-	dc.except_addr = addr;
-	sharenat_for_each_sandbox(sn, count_on_device, &dc);
 	/* The device's last sandbox: take the program off first, so nothing
 	 * from the device is seen between the map deletes below. A prepared
 	 * device keeps its programs for the next sandbox (device del takes
 	 * them off); they drop what it sends until then. */
-	if (dc.sandboxes == 0) {
+	if (!device_has_sandbox(sn, sbx.ifindex, addr)) {
 		if (!device_prepared(sn, sbx.ifindex, NULL)) {
 			if (sbx.hook == NAT_HOOK_XDP &&
 			    xdp_detach((int)sbx.ifindex,

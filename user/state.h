@@ -74,9 +74,10 @@ void flows_delete_matching(struct sharenat *sn,
  * into *out when out is not NULL. */
 bool device_prepared(struct sharenat *sn, __u32 ifindex,
 		     struct sandbox_device *out);
-/* Prepared devices: an entry whose device is gone (or whose index another
- * device took) goes; one whose programs are off gets them back. */
-void devices_repair(struct sharenat *sn);
+/* Does a sandbox use the device at ifindex, one other than the sandbox at
+ * except_addr (0: any sandbox)? */
+bool device_has_sandbox(struct sharenat *sn, __u32 ifindex,
+			__be32 except_addr);
 
 /* Run the loaded sharenat_init program (its fd) once, as loading does:
  * it gives the expiry sweeper its timer. 0, or -1. */
