@@ -274,7 +274,7 @@ struct {
  * the queue full in that time are refused (drop_flow_table_full). */
 struct {
 	__uint(type, BPF_MAP_TYPE_QUEUE);
-	__uint(max_entries, SHARENAT_MAX_FLOWS + SHARENAT_EXPIRY_QUEUE_HEADROOM);
+	__uint(max_entries, SHARENAT_EXPIRY_QUEUE_ROOM(SHARENAT_MAX_FLOWS));
 	__type(value, struct expiry_ticket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } expiry_queue SEC(".maps");
@@ -282,7 +282,7 @@ struct {
 /* expiry_queue's max_entries as loaded: a loader that sizes the queue
  * otherwise (the bench's 1M-flow table) sets this to match. */
 const volatile __u64 expiry_queue_room =
-	SHARENAT_MAX_FLOWS + SHARENAT_EXPIRY_QUEUE_HEADROOM;
+	SHARENAT_EXPIRY_QUEUE_ROOM(SHARENAT_MAX_FLOWS);
 
 /* counters: enum counter -> packets, one slot per CPU.
  * Written by both programs. Read (summed over CPUs) by `sharenat stats`. */

@@ -376,6 +376,9 @@ struct expiry_ticket {
 /* Tickets a new flow leaves free for the sweeper's own, which it puts back
  * after taking one out: a new flow is refused before the queue is full. */
 #define SHARENAT_EXPIRY_QUEUE_HEADROOM 1024
+/* Room in `expiry_queue` for a table of this many flows. */
+#define SHARENAT_EXPIRY_QUEUE_ROOM(flows) \
+	((flows) + SHARENAT_EXPIRY_QUEUE_HEADROOM)
 
 /* TCP flags seen in one direction of a flow (struct flow tcp_seen_*). */
 #define FLOW_SEEN_SYN 0x01

@@ -104,12 +104,11 @@ static void env_load(struct env *e, const char *subnet, unsigned int prefix,
 	if (flow_entries &&
 	    (bpf_map__set_max_entries(e->sn->maps.flows, flow_entries) ||
 	     bpf_map__set_max_entries(e->sn->maps.expiry_queue,
-				      flow_entries +
-				      SHARENAT_EXPIRY_QUEUE_HEADROOM)))
+				      SHARENAT_EXPIRY_QUEUE_ROOM(flow_entries))))
 		die("sizing maps flows and expiry_queue");
 	if (flow_entries)
 		e->sn->rodata->expiry_queue_room =
-			flow_entries + SHARENAT_EXPIRY_QUEUE_HEADROOM;
+			SHARENAT_EXPIRY_QUEUE_ROOM(flow_entries);
 	if (sharenat_bpf__load(e->sn))
 		die("loading sharenat's BPF programs: %s (root, BTF?)",
 		    strerror(errno));
