@@ -129,7 +129,8 @@ int sharenat_attach(struct sharenat *sn,
 	att.ifindex = (__u32)ifindex;
 	if (!bpf_map_lookup_elem(sn->attachments_fd, &att.ifindex, &att))
 		return fail(err, WHAT, "%s is attached already", spec->dev);
-	if (device_has_sandbox(sn, (__u32)ifindex, 0))
+	if (device_has_sandbox(sn, (__u32)ifindex, 0) ||
+	    device_prepared(sn, (__u32)ifindex, NULL))
 		return fail(err, WHAT, "%s is a sandbox device", spec->dev);
 
 	if (attachment_of_spec(sn, spec, spec->dev, ifindex, &att, WHAT, err))

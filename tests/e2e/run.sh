@@ -476,6 +476,7 @@ test_prepared_device() {
 	cli_error 2 device add || return
 	cli_error 2 device add "$dev" --mode sideways || return
 	cli_error 1 device add "$(shared_dev)" || return
+	cli_error 1 attach "$dev" --subnet 10.0.2.0/24 --ip 10.0.2.5 || return
 	cli_error 1 device add nosuchdev0 || return
 	cli_error 1 device del "$(sbx_dev 1)" || return
 	cli_error 1 device del nosuchdev0 || return
