@@ -38,11 +38,11 @@ static __always_inline bool gateway_may_reach(__be32 dst_addr)
 	       (dst >> 28) < 0xe /* 224.0.0.0/4 and 240.0.0.0/4 */;
 }
 
-/* The attachment a sandbox's packet goes out through, and its next hop:
- * the function's subnet that holds the destination, else the first of its
- * attachments that has a gateway. */
+/* The attachment a sandbox's packet goes out through, and how: to the
+ * destination on the function's subnet that holds it, else through the
+ * gateway of the first of its attachments that has one. */
 static __always_inline const struct attachment *
-route_of(const struct function *fn, __be32 dst_addr, __be32 *next_hop)
+route_of(const struct function *fn, __be32 dst_addr, enum flow_route *route)
 {
 	const struct attachment *att;
 	__u32 i;
@@ -55,7 +55,7 @@ route_of(const struct function *fn, __be32 dst_addr, __be32 *next_hop)
 			continue;
 		att = bpf_map_lookup_elem(&attachments,
 					  &fn->subnets[i].attachment);
-		*next_hop = dst_addr;
+		*route = FLOW_ROUTE_SUBNET;
 		return att;
 	}
 	if (!gateway_may_reach(dst_addr))
@@ -66,7 +66,7 @@ route_of(const struct function *fn, __be32 dst_addr, __be32 *next_hop)
 		att = bpf_map_lookup_elem(&attachments,
 					  &fn->subnets[i].attachment);
 		if (att && att->gateway_addr) {
-			*next_hop = att->gateway_addr;
+			*route = FLOW_ROUTE_GATEWAY;
 			return att;
 		}
 	}
@@ -104,7 +104,7 @@ new_egress_flow(const struct packet *pkt, struct sandbox *sbx,
 {
 	const struct attachment *att;
 	const struct function *fn;
-	__be32 next_hop = 0;
+	enum flow_route route = FLOW_ROUTE_SUBNET;
 
 	/* Only queries start flows; a sandbox's echo reply or ICMP error
 	 * has no flow to belong to until ICMP errors are translated. */
@@ -117,13 +117,13 @@ new_egress_flow(const struct packet *pkt, struct sandbox *sbx,
 		*why = COUNTER_DROP_NO_ROUTE;
 		return NULL;
 	}
-	att = route_of(fn, pkt->dst_addr, &next_hop);
+	att = route_of(fn, pkt->dst_addr, &route);
 	if (!att) {
 		count_function(fn->id, FUNCTION_DROP_NO_ROUTE);
 		*why = COUNTER_DROP_NO_ROUTE;
 		return NULL;
 	}
-	return flow_create(pkt, sbx, fn, att, next_hop, key, now, why);
+	return flow_create(pkt, sbx, fn, att, route, key, now, why);
 }
 
 /*
@@ -204,13 +204,16 @@ static __always_inline int egress_icmp_error(const struct nat_ctx *c,
 	flow = icmp_error_egress_flow(&in);
 	if (!flow)
 		return drop(COUNTER_DROP_ICMP_ERROR_NO_FLOW);
+	/* The error goes back to the remote the quoted packet came from. */
+	neighbour.ipv4_nh = flow_next_hop(flow, in.src_addr);
+	if (!neighbour.ipv4_nh)
+		return drop(COUNTER_DROP_NO_ROUTE);
 	if (translate_icmp_error(c, pkt, &in, false, IP_SADDR_OFF,
 				 flow->nat_addr, flow->nat_port, true))
 		return drop(COUNTER_DROP_MALFORMED);
 	count(COUNTER_ICMP_ERROR_TRANSLATED);
-	if (flow->hairpin)
+	if (flow->route == FLOW_ROUTE_HAIRPIN)
 		return hairpin_icmp_error(c, pkt, &in, flow);
-	neighbour.ipv4_nh = flow->next_hop;
 	return bpf_redirect_neigh(flow->ifindex, &neighbour, sizeof(neighbour),
 				  0);
 }
@@ -281,6 +284,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	struct sandbox *sbx;
 	struct flow *flow;
 	__be32 gateway = bpf_htonl(SHARENAT_GATEWAY_ADDR);
+	__be32 next_hop;
 	__be16 ip_id = 0;
 	__u32 mtu;
 	__u64 now;
@@ -339,9 +343,18 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	if (flow->sandbox_ifindex != skb->ifindex)
 		return drop(COUNTER_DROP_STALE_FLOW);
 	/* See flow_insert_new: a hairpin flow takes whole datagrams. */
-	if (flow->hairpin && pkt.fragment != FRAGMENT_NONE)
-		return drop(COUNTER_DROP_UNSUPPORTED);
-	if (!flow->hairpin && too_big_for(&c, &pkt, flow->ifindex, &mtu)) {
+	if (flow->route == FLOW_ROUTE_HAIRPIN) {
+		if (pkt.fragment != FRAGMENT_NONE)
+			return drop(COUNTER_DROP_UNSUPPORTED);
+		if (egress_translate(&c, &pkt, sbx, flow, now))
+			return TC_ACT_SHOT;
+		return hairpin(&c, &pkt, flow, now);
+	}
+	/* A flow its attachment's detach left behind goes nowhere. */
+	next_hop = flow_next_hop(flow, pkt.dst_addr);
+	if (!next_hop)
+		return drop(COUNTER_DROP_NO_ROUTE);
+	if (too_big_for(&c, &pkt, flow->ifindex, &mtu)) {
 		if (!pkt.dont_fragment) {
 			why = fragment_datagram(skb, &pkt, mtu);
 			count(why);
@@ -355,18 +368,16 @@ static __always_inline int nat_egress(struct __sk_buff *skb)
 	}
 	if (egress_translate(&c, &pkt, sbx, flow, now))
 		return TC_ACT_SHOT;
-	if (flow->hairpin)
-		return hairpin(&c, &pkt, flow, now);
 	if (!ip_id_is_atomic(&pkt)) {
 		ip_id = ip_id_next();
 		if (ip_id_rewrite(&c, &pkt, ip_id))
 			return drop(COUNTER_DROP_MALFORMED);
 	}
 	fragment_remember(&pkt, FLOW_EGRESS, 0, flow->nat_addr, flow->ifindex,
-			  flow->next_hop, ip_id);
+			  next_hop, ip_id);
 	if (fragment_release(skb, &pkt, FLOW_EGRESS, 0))
 		return drop(COUNTER_DROP_MALFORMED);
-	neighbour.ipv4_nh = flow->next_hop;
+	neighbour.ipv4_nh = next_hop;
 	return bpf_redirect_neigh(flow->ifindex, &neighbour, sizeof(neighbour),
 				  0);
 }

@@ -113,12 +113,12 @@ static __always_inline int nat_egress_xdp(struct xdp_md *xdp)
 		goto to_tc;
 	flow_key_of(&pkt, &key);
 	flow = bpf_map_lookup_elem(&flows, &key);
-	if (!flow || flow->hairpin ||
+	if (!flow || flow->route == FLOW_ROUTE_HAIRPIN ||
 	    flow->sandbox_ifindex != xdp->ingress_ifindex)
 		goto to_tc;
 	out = flow->ifindex;
 	now = bpf_ktime_get_coarse_ns();
-	next = neighbour_fresh(out, flow->next_hop, now);
+	next = neighbour_fresh(out, flow_next_hop(flow, pkt.dst_addr), now);
 	if (!next || too_big_for(&c, &pkt, out, &mtu))
 		goto to_tc;
 	/* The redirect's target is set here, before any byte changes: the

@@ -60,7 +60,7 @@ static __always_inline void flow_touch(struct flow *flow,
 {
 	__u8 seen = tcp_seen_of(pkt);
 
-	flow->last_seen_ns = now;
+	flow->last_seen = flow_clock(now);
 	if (out) {
 		flow->packets_out += 1;
 		flow->tcp_seen_out |= seen;
@@ -215,19 +215,35 @@ static __always_inline bool flow_live_or_expire(const struct flow_key *key,
 	__u32 attachment = flow->ifindex;
 	const struct attachment *att =
 		bpf_map_lookup_elem(&attachments, &attachment);
-	__u64 last = flow->last_seen_ns, timeout = 0;
+	__u64 timeout = 0;
 
-	/* last_seen_ns is read off the coarse clock, which lags the
-	 * precise one by up to a tick: without that much more, a flow could
-	 * go that much before its timeout. A detached flow goes now. */
+	/* last_seen is read off the coarse clock, which lags the precise
+	 * one by up to a tick, and kept to a flow clock tick: without that
+	 * much more, a flow could go that much before its timeout. A
+	 * detached flow goes now. */
 	if (att)
 		timeout = attachment_timeout_ns(att, key, flow) +
-			  COARSE_CLOCK_LAG_NS;
-	if (now < last || now - last < timeout)
+			  COARSE_CLOCK_LAG_NS + (1ull << SHARENAT_FLOW_CLOCK_SHIFT);
+	if (flow_clock_since(flow->last_seen, now) < timeout)
 		return true;
 	flow_remove(key, flow, true);
 	count(COUNTER_FLOW_EXPIRED);
 	return false;
+}
+
+/* Where a flow's packet to remote_addr goes on the customer side: to the
+ * remote itself on the attachment's subnet, else to the attachment's
+ * gateway (0 once the attachment is gone: nowhere). */
+static __always_inline __be32 flow_next_hop(const struct flow *flow,
+					    __be32 remote_addr)
+{
+	const struct attachment *att;
+	__u32 attachment = flow->ifindex;
+
+	if (flow->route != FLOW_ROUTE_GATEWAY)
+		return remote_addr;
+	att = bpf_map_lookup_elem(&attachments, &attachment);
+	return att ? att->gateway_addr : 0;
 }
 
 /* The flow of owner (a sandbox endpoint) with the reply's remote, if it
@@ -288,11 +304,10 @@ static __always_inline int expiry_enqueue(struct sweeper *sweeper,
 					  const struct flow_key *key,
 					  __u64 now, __u64 headroom)
 {
-	struct expiry_ticket ticket = {
-		.key = *key,
-		.due_ns = now + SHARENAT_EXPIRY_RECHECK_MS * 1000000ull,
-	};
+	struct expiry_ticket ticket;
 
+	expiry_ticket_make(key, now + SHARENAT_EXPIRY_RECHECK_MS * 1000000ull,
+			   &ticket);
 	if (sweeper->queued + headroom >= expiry_queue_room ||
 	    bpf_map_push_elem(&expiry_queue, &ticket, 0))
 		return -1;
@@ -320,36 +335,31 @@ struct sweep {
 	__u64 now;
 };
 
-/* Take the front ticket of a queue into *ticket if it is due (*due_ns
- * is its due time, once read): tickets are in due order, so a round ends
- * at the first that is not. */
-static __always_inline bool ticket_take_due(void *queue, void *ticket,
-					    const __u64 *due_ns, __u64 now)
-{
-	return !bpf_map_peek_elem(queue, ticket) && *due_ns <= now &&
-	       !bpf_map_pop_elem(queue, ticket);
-}
-
+/* Each queue's tickets are in due order: a round takes the front one
+ * while it is due, and ends at the first that is not. */
 static long sweep_ticket(__u32 index, struct sweep *sweep)
 {
 	struct expiry_ticket ticket;
+	struct flow_key key;
 	struct flow *flow;
 
 	(void)index;
-	if (!ticket_take_due(&expiry_queue, &ticket, &ticket.due_ns,
-			     sweep->now))
+	if (bpf_map_peek_elem(&expiry_queue, &ticket) ||
+	    !expiry_ticket_due(&ticket, sweep->now) ||
+	    bpf_map_pop_elem(&expiry_queue, &ticket))
 		return 1;
 	__sync_fetch_and_sub(&sweep->sweeper->queued, 1);
-	flow = bpf_map_lookup_elem(&flows, &ticket.key);
+	expiry_ticket_key(&ticket, &key);
+	flow = bpf_map_lookup_elem(&flows, &key);
 	if (!flow)
 		return 0;
 	count(COUNTER_EXPIRY_CHECKED);
 	/* The ticket just taken out left room for this one (new flows
 	 * leave headroom); a flow that could not have one would never
 	 * expire, so it goes now instead. */
-	if (flow_live_or_expire(&ticket.key, flow, sweep->now) &&
-	    expiry_enqueue(sweep->sweeper, &ticket.key, sweep->now, 0))
-		flow_remove(&ticket.key, flow, true);
+	if (flow_live_or_expire(&key, flow, sweep->now) &&
+	    expiry_enqueue(sweep->sweeper, &key, sweep->now, 0))
+		flow_remove(&key, flow, true);
 	return 0;
 }
 
@@ -361,8 +371,9 @@ static long sweep_port_hold(__u32 index, struct sweep *sweep)
 	struct port_hold *hold;
 
 	(void)index;
-	if (!ticket_take_due(&port_hold_queue, &ticket, &ticket.due_ns,
-			     sweep->now))
+	if (bpf_map_peek_elem(&port_hold_queue, &ticket) ||
+	    ticket.due_ns > sweep->now ||
+	    bpf_map_pop_elem(&port_hold_queue, &ticket))
 		return 1;
 	hold = bpf_map_lookup_elem(&ports, &ticket.key);
 	/* Added, not subtracted: a release during this round is later
@@ -726,29 +737,29 @@ flow_insert_independent(const struct packet *pkt, struct sandbox *sbx,
  * why. */
 static __always_inline struct flow *
 flow_insert_new(const struct packet *pkt, struct sandbox *sbx,
-		const struct attachment *att, __u32 quota, __be32 next_hop,
-		const struct flow_key *key, __u64 now, bool *raced,
-		enum counter *why)
+		const struct attachment *att, __u32 quota,
+		enum flow_route route, const struct flow_key *key, __u64 now,
+		bool *raced, enum counter *why)
 {
 	struct flow made = {
 		.attachment_slot = (__u16)att->counter_slot,
+		.route = route,
 		.dependent = att->mapping == MAPPING_DEPENDENT,
 		.ifindex = att->ifindex,
-		.next_hop = next_hop,
 		.sandbox_ifindex = sbx->ifindex,
-		.last_seen_ns = now,
+		.last_seen = flow_clock(now),
 	};
 	__u32 i;
 
 	for (i = 0; i < SHARENAT_MAX_SHARED_ADDRS; i++)
 		if (i < att->shared_addr_count &&
 		    att->shared_addrs[i] == pkt->dst_addr)
-			made.hairpin = 1;
+			made.route = FLOW_ROUTE_HAIRPIN;
 	/* Echo to a shared address would have to be answered by the NAT
 	 * itself; only TCP and UDP turn back in, and only whole datagrams
 	 * (the rest of a fragmented one could not follow). Refused before
 	 * anything is made. */
-	if (made.hairpin &&
+	if (made.route == FLOW_ROUTE_HAIRPIN &&
 	    (pkt->proto == IPPROTO_ICMP || pkt->fragment != FRAGMENT_NONE)) {
 		*why = COUNTER_DROP_UNSUPPORTED;
 		return NULL;
@@ -770,7 +781,7 @@ flow_insert_new(const struct packet *pkt, struct sandbox *sbx,
 static __always_inline struct flow *
 flow_create(const struct packet *pkt, struct sandbox *sbx,
 	    const struct function *fn, const struct attachment *att,
-	    __be32 next_hop, const struct flow_key *key, __u64 now,
+	    enum flow_route route, const struct flow_key *key, __u64 now,
 	    enum counter *why)
 {
 	bool raced = false;
@@ -784,7 +795,7 @@ flow_create(const struct packet *pkt, struct sandbox *sbx,
 	/* 0: a function written without a quota gets the default one. */
 	flow = flow_insert_new(pkt, sbx, att,
 			       fn->port_quota ?: SHARENAT_DEFAULT_PORT_QUOTA,
-			       next_hop, key, now, &raced, why);
+			       route, key, now, &raced, why);
 	if (!flow) {
 		if (*why == COUNTER_DROP_NO_PORT)
 			count_function(fn->id, FUNCTION_DROP_NO_PORT);

@@ -356,14 +356,53 @@ struct sweeper {
 	__u32 pad;
 };
 
-/* Value of map `expiry_queue`: a flow to look at once due_ns has passed.
- * Every flow has one ticket in the queue, from its first packet on; a
- * look finds it idle for its timeout (the flow expires) or puts a new
- * ticket at the back. */
+/*
+ * Flow times are kept in 32 bits, on the flow clock: the monotonic clock in
+ * units of 2^20 ns (about 1.05 ms), which wraps every 52 days. Differences
+ * are taken modulo 2^32, so they hold for 26 days, well past the longest
+ * timeout (a day). Half of a 64-bit time, in every flow: see struct flow.
+ */
+#define SHARENAT_FLOW_CLOCK_SHIFT 20
+
+SHARENAT_INLINE __u32 flow_clock(__u64 monotonic_ns)
+{
+	return (__u32)(monotonic_ns >> SHARENAT_FLOW_CLOCK_SHIFT);
+}
+
+/* How long ago, in ns, the flow clock read then, as of now_ns; 0 when then
+ * is later (a packet on another CPU since now_ns was read). */
+SHARENAT_INLINE __u64 flow_clock_since(__u32 then, __u64 now_ns)
+{
+	__s32 ticks = (__s32)(flow_clock(now_ns) - then);
+
+	return ticks < 0 ? 0 : (__u64)ticks << SHARENAT_FLOW_CLOCK_SHIFT;
+}
+
+/*
+ * Value of map `expiry_queue`: a flow to look at once due. Every flow has
+ * one ticket in the queue, from its first packet on; a look finds it idle
+ * for its timeout (the flow expires) or puts a new ticket at the back. The
+ * flow's key with its due time where the key has padding: 16 bytes a flow.
+ * The due time is the flow clock's bits 6 to 21 (units of 67 ms, wrapping
+ * every 73 minutes); a ticket waits seconds, so the comparison modulo
+ * 2^16 holds. Made and read with expiry_ticket_make/_key/_due.
+ */
 struct expiry_ticket {
-	struct flow_key key;
-	__u64 due_ns;			/* bpf_ktime_get_coarse_ns() */
+	__be32 src_addr;
+	__be32 dst_addr;
+	__be16 src_port;
+	__be16 dst_port;
+	__u8 proto;
+	__u8 pad;
+	__u16 due;
 };
+
+#define SHARENAT_TICKET_CLOCK_SHIFT 6
+
+SHARENAT_INLINE __u16 expiry_ticket_clock(__u64 monotonic_ns)
+{
+	return (__u16)(flow_clock(monotonic_ns) >> SHARENAT_TICKET_CLOCK_SHIFT);
+}
 
 /* How often the sweeper runs, and how long a flow waits in the queue
  * between two looks: every ticket is due SHARENAT_EXPIRY_RECHECK_MS after
@@ -393,13 +432,27 @@ enum flow_tcp_state {
 	TCP_STATE_CLOSED,		/* RST, or FIN both ways */
 };
 
+/* Where a flow's packets go on the customer side (struct flow route). */
+enum flow_route {
+	/* To the destination itself, on the attachment's subnet. */
+	FLOW_ROUTE_SUBNET = 0,
+	/* To the attachment's gateway (struct attachment gateway_addr). */
+	FLOW_ROUTE_GATEWAY,
+	/* The destination is a shared address of the same attachment, so
+	 * the packet turns back in (hairpinning). */
+	FLOW_ROUTE_HAIRPIN,
+};
+
 /*
  * Value of map `flows`: both directions of one flow. Egress rewrites the
- * source to nat_addr:nat_port (the shared endpoint) and sends to next_hop
+ * source to nat_addr:nat_port (the shared endpoint) and sends it by route
  * on ifindex (the shared device); a reply gets the key's src_addr:src_port
- * back and goes to sandbox_ifindex. Each direction counts its packets and
- * TCP flags; last_seen_ns is the last packet either way. 48 bytes, so that
- * an entry with its key, the hash's element head and bucket is 128 bytes.
+ * back and goes to sandbox_ifindex. Each direction counts its packets
+ * (modulo 2^32; the sandbox's and attachment's own counters are 64-bit)
+ * and TCP flags; last_seen is the last packet either way, on the flow
+ * clock. 32 bytes, so that an entry with its key, the hash's element head
+ * and bucket is 112 bytes, 128 with the flow's expiry ticket. The next hop
+ * is not kept: it is the destination, or the attachment's gateway.
  */
 struct flow {
 	__be32 nat_addr;
@@ -409,21 +462,56 @@ struct flow {
 	__u16 attachment_slot;
 	__u8 tcp_seen_out;		/* FLOW_SEEN_* sandbox -> customer */
 	__u8 tcp_seen_in;		/* FLOW_SEEN_* customer -> sandbox */
-	/* The destination is a shared address of the same attachment, so
-	 * the packet turns back in (hairpinning). */
-	__u8 hairpin;
+	__u8 route;			/* enum flow_route */
 	/* 1: made under endpoint-dependent mapping, so a `replies` entry,
 	 * not a mapping, leads replies to it. */
 	__u8 dependent;
 	__u32 ifindex;			/* the shared device (the attachment) */
-	__be32 next_hop;		/* customer-side next hop */
 	/* The sandbox's device when the flow was made: a reply never goes
 	 * to another sandbox that took the address since. */
 	__u32 sandbox_ifindex;
-	__u64 last_seen_ns;
-	__u64 packets_out;
-	__u64 packets_in;
+	__u32 last_seen;		/* flow_clock() */
+	__u32 packets_out;
+	__u32 packets_in;
 };
+
+/* A flow's memory: with the hash's own 64 bytes, 112 in `flows` and 16 in
+ * `expiry_queue` (docs/architecture.md, why a flow is 128 bytes). */
+_Static_assert(sizeof(struct flow) == 32, "struct flow grew past 32 bytes");
+_Static_assert(sizeof(struct expiry_ticket) == 16,
+	       "struct expiry_ticket grew past 16 bytes");
+
+/* The ticket of the flow with this key, due at due_ns (monotonic). */
+SHARENAT_INLINE void expiry_ticket_make(const struct flow_key *key,
+					__u64 due_ns,
+					struct expiry_ticket *ticket)
+{
+	__builtin_memset(ticket, 0, sizeof(*ticket));
+	ticket->src_addr = key->src_addr;
+	ticket->dst_addr = key->dst_addr;
+	ticket->src_port = key->src_port;
+	ticket->dst_port = key->dst_port;
+	ticket->proto = key->proto;
+	ticket->due = expiry_ticket_clock(due_ns);
+}
+
+SHARENAT_INLINE void expiry_ticket_key(const struct expiry_ticket *ticket,
+				       struct flow_key *key)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->src_addr = ticket->src_addr;
+	key->dst_addr = ticket->dst_addr;
+	key->src_port = ticket->src_port;
+	key->dst_port = ticket->dst_port;
+	key->proto = ticket->proto;
+}
+
+/* The ticket is due by now_ns: its due time is not ahead of now's. */
+SHARENAT_INLINE int expiry_ticket_due(const struct expiry_ticket *ticket,
+				      __u64 now_ns)
+{
+	return (__s16)(expiry_ticket_clock(now_ns) - ticket->due) >= 0;
+}
 
 SHARENAT_INLINE void mapping_key_of(const struct flow_key *egress_key,
 				    __u32 attachment, struct mapping_key *key)

@@ -91,7 +91,7 @@ static int print_flow(const struct flow_key *key, const struct flow *flow,
 			sizeof(shared_ep));
 	format_endpoint(key->dst_addr, key->dst_port, remote_ep,
 			sizeof(remote_ep));
-	idle_ms = (p->now - flow->last_seen_ns) / 1000000;
+	idle_ms = flow_clock_since(flow->last_seen, p->now) / 1000000;
 	dev_name(flow->ifindex, dev);
 	if (key->proto == IPPROTO_TCP)
 		state = sharenat_tcp_state_name(

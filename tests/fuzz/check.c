@@ -1292,7 +1292,7 @@ static bool hairpin_to_owner(const struct fz_case *c, const struct view *in,
 	struct flow_key key;
 	struct flow f, target;
 
-	if (!find_flow(&sender, &f) || !f.hairpin) {
+	if (!find_flow(&sender, &f) || f.route != FLOW_ROUTE_HAIRPIN) {
 		snprintf(why, len, "the sender has no hairpin flow for this "
 			 "packet");
 		return false;
@@ -1331,7 +1331,7 @@ static bool hairpin_error_to_owner(const struct fz_case *c,
 	}
 	sender = egress_key(in->iproto, in->idst, in->idport, in->isrc,
 			    in->isport);
-	if (!find_flow(&sender, &f) || !f.hairpin) {
+	if (!find_flow(&sender, &f) || f.route != FLOW_ROUTE_HAIRPIN) {
 		snprintf(why, len, "the sender has no hairpin flow for the "
 			 "quoted packet");
 		return false;
@@ -1484,6 +1484,20 @@ static void check_arp(const struct fz_case *c)
 	CHECK(INV_ARP_REPLY, c, ok, "the reply's body or MACs are wrong");
 }
 
+/* Where the flow's packets go on the customer side: the destination, or
+ * its attachment's gateway (struct flow route). */
+static __be32 next_hop_of(const struct flow_key *key, const struct flow *f)
+{
+	struct attachment att;
+
+	if (f->route != FLOW_ROUTE_GATEWAY)
+		return key->dst_addr;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.attachments),
+				&f->ifindex, &att))
+		return 0;
+	return att.gateway_addr;
+}
+
 /* XDP egress's redirect: only what needs nothing but the translation
  * (bpf/egress_xdp.h), to a next hop heard from lately, with its MACs. */
 static void check_xdp_egress(const struct fz_case *c, const struct view *in)
@@ -1513,7 +1527,7 @@ static void check_xdp_egress(const struct fz_case *c, const struct view *in)
 		why = "TTL below 2";
 	else if (!found)
 		why = "no flow of its own";
-	else if (f.hairpin)
+	else if (f.route == FLOW_ROUTE_HAIRPIN)
 		why = "a hairpinned flow";
 	else if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xdp_devices),
 				     &f.ifindex, &target))
@@ -1523,7 +1537,7 @@ static void check_xdp_egress(const struct fz_case *c, const struct view *in)
 		why = "larger than the shared device's MTU";
 	if (!why) {
 		nk.ifindex = f.ifindex;
-		nk.addr = f.next_hop;
+		nk.addr = next_hop_of(&key, &f);
 		heard = !bpf_map_lookup_elem(bpf_map__fd(skel->maps.neighbours),
 					     &nk, &nm);
 		/* Checked just after the run: a second's grace for the

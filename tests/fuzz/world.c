@@ -418,10 +418,10 @@ void probe_read(struct probe_snapshot *snap)
 }
 
 /* A leftover flow through att, from its first shared address and
- * nat_port to next_hop, made for a sandbox on sandbox_dev. */
+ * nat_port to a remote on att's subnet, made for a sandbox on
+ * sandbox_dev. */
 static struct flow leftover_flow(const struct attachment *att,
-				 __u16 nat_port, enum fz_dev sandbox_dev,
-				 uint32_t next_hop)
+				 __u16 nat_port, enum fz_dev sandbox_dev)
 {
 	struct flow f;
 
@@ -430,7 +430,6 @@ static struct flow leftover_flow(const struct attachment *att,
 	f.nat_port = htons(nat_port);
 	f.dependent = att->mapping == MAPPING_DEPENDENT;
 	f.ifindex = att->ifindex;
-	f.next_hop = htonl(next_hop);
 	f.sandbox_ifindex = fz_devices[sandbox_dev].ifindex;
 	return f;
 }
@@ -439,8 +438,7 @@ static struct flow leftover_flow(const struct attachment *att,
  * finds it (endpoint-independent, attachment A). */
 static void put_gone_sandbox_flow(void)
 {
-	struct flow f = leftover_flow(&attachments[0], 41000, DEV_SX1,
-				      ADDR(10, 0, 1, 10));
+	struct flow f = leftover_flow(&attachments[0], 41000, DEV_SX1);
 	struct port_hold hold;
 	struct mapping m;
 	struct mapping_key mk;
@@ -465,8 +463,7 @@ static void put_gone_sandbox_flow(void)
  * (endpoint-dependent, attachment B). */
 static void put_moved_sandbox_flow(void)
 {
-	struct flow f = leftover_flow(&attachments[1], 20030, DEV_SX2,
-				      ADDR(10, 0, 1, 11));
+	struct flow f = leftover_flow(&attachments[1], 20030, DEV_SX2);
 	struct mapping_key owner;
 	struct reply_key rk;
 
@@ -487,8 +484,7 @@ static void put_stale_reply(void)
 	memset(&stale_flow, 0, sizeof(stale_flow));
 	stale_flow.key = egress_key(PROTO_UDP, fz_sandboxes[2].addr, 40001,
 				    ADDR(10, 0, 1, 10), 53);
-	stale_flow.flow = leftover_flow(&attachments[1], 20031, DEV_SX2,
-					ADDR(10, 0, 1, 10));
+	stale_flow.flow = leftover_flow(&attachments[1], 20031, DEV_SX2);
 	reply_key_of(&stale_flow.key, &stale_flow.flow, &stale_reply);
 	stale_flow.reply = stale_reply;
 	mapping_key_of(&stale_flow.key, stale_flow.flow.ifindex, &owner);
@@ -735,7 +731,7 @@ static void seed_reply(const struct fz_sandbox *s, uint8_t proto,
 
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &key, &flow))
 		return;
-	if (flow.hairpin)
+	if (flow.route == FLOW_ROUTE_HAIRPIN)
 		return;
 	dev = world_dev_of(flow.ifindex);
 	memset(&f, 0, sizeof(f));

@@ -508,7 +508,7 @@ void assert_new_flow(uint8_t proto, uint32_t sandbox, uint16_t sandbox_port,
 	ck_assert_uint_eq(flow.packets_out, 1);
 	ck_assert_uint_eq(flow.packets_in, 0);
 	ck_assert_uint_eq(flow.tcp_seen_in, 0);
-	ck_assert_uint_ne(flow.last_seen_ns, 0);
+	ck_assert_uint_ne(flow.last_seen, 0);
 
 	if (dependent) {
 		assert_reply_owner(proto, remote, remote_end, shared,

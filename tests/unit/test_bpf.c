@@ -729,7 +729,7 @@ static void verify_syn_flow(void)
 	/* Port preservation: the sandbox's own port was free. */
 	assert_new_flow(PROTO_TCP, SBX1, 40000, SERVER, 80, SHARED, 40000);
 	flow = syn_flow();
-	ck_assert_uint_eq(ntohl(flow.next_hop), SERVER);
+	ck_assert_uint_eq(flow.route, FLOW_ROUTE_SUBNET);
 	ck_assert_uint_eq(flow.tcp_seen_out, FLOW_SEEN_SYN);
 	assert_mac_learned(SBX1, mac_sbx1);
 }
@@ -808,20 +808,20 @@ static void verify_second_shared_addr(void)
 	assert_new_flow(PROTO_TCP, SBX2, 40000, SERVER, 80, SHARED2, 2000);
 }
 
-static void verify_next_hop_is_gateway(void)
+static void verify_route_is_gateway(void)
 {
 	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, OUTSIDE, 80);
 
-	ck_assert_uint_eq(ntohl(must_find_flow(&key, "flow").next_hop),
-			  CUSTOMER_GATEWAY);
+	ck_assert_uint_eq(must_find_flow(&key, "flow").route,
+			  FLOW_ROUTE_GATEWAY);
 }
 
-static void verify_next_hop_is_server(void)
+static void verify_route_is_subnet(void)
 {
 	struct flow_key key = egress_key(PROTO_TCP, SBX1, 40000, SERVER, 80);
 
-	ck_assert_uint_eq(ntohl(must_find_flow(&key, "flow").next_hop),
-			  SERVER);
+	ck_assert_uint_eq(must_find_flow(&key, "flow").route,
+			  FLOW_ROUTE_SUBNET);
 }
 
 static void verify_flow_on_attachment_2(void)
@@ -832,7 +832,7 @@ static void verify_flow_on_attachment_2(void)
 
 	ck_assert_uint_eq(flow.ifindex, OTHER_IFINDEX);
 	ck_assert_uint_eq(ntohl(flow.nat_addr), SHARED_ON_SUBNET_2);
-	ck_assert_uint_eq(ntohl(flow.next_hop), SERVER_ON_SUBNET_2);
+	ck_assert_uint_eq(flow.route, FLOW_ROUTE_SUBNET);
 	must_find_reply_flow(PROTO_TCP, SERVER_ON_SUBNET_2, 80,
 			     SHARED_ON_SUBNET_2, 40000, OTHER_IFINDEX, &key);
 }
@@ -1072,13 +1072,13 @@ static const struct bpf_case bpf_cases[] = {
 	  .in = &syn_s1_outside, .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 1, .verify = verify_next_hop_is_gateway },
+	  .new_flow_entries = 1, .verify = verify_route_is_gateway },
 	{ "egress: in the subnet, direct even with a gateway",
 	  .prepare = with_customer_gateway, .hook = EGRESS, .in = &syn_s1,
 	  .verdict = TC_ACT_REDIRECT, .out = OUT_NAT,
 	  .nat = { .src_addr = SHARED },
 	  .counted = COUNTED(EGRESS_TRANSLATED) | COUNTED(FLOW_CREATED),
-	  .new_flow_entries = 1, .verify = verify_next_hop_is_server },
+	  .new_flow_entries = 1, .verify = verify_route_is_subnet },
 	{ "egress: two subnets, the destination's picks attachment 2",
 	  .prepare = with_two_subnets, .hook = EGRESS,
 	  .in = &syn_s1_to_subnet_2, .verdict = TC_ACT_REDIRECT,

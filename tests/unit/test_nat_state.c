@@ -689,6 +689,50 @@ END_TEST
  * sandbox 1's stays transitory (1 s) and expires. Its server's answers to
  * 40000 are then unsolicited, while sandbox 2's still come through.
  */
+/*
+ * Flow times are 32 bits on the flow clock and tickets' due times 16 bits
+ * of it: both are compared modulo their width, so they hold across a wrap,
+ * and a time a little ahead of now (another CPU's packet) counts as now.
+ */
+START_TEST(test_flow_clock_wraps)
+{
+	const __u64 tick = 1ull << SHARENAT_FLOW_CLOCK_SHIFT;
+	const __u64 wrap = tick << 32;	/* the flow clock's period */
+	const __u64 second = 1000000000ull;
+	__u64 before = wrap - 3 * tick, after = wrap + 5 * tick;
+
+	ck_assert_uint_eq(flow_clock_since(flow_clock(before), after),
+			  8 * tick);
+	ck_assert_uint_eq(flow_clock_since(flow_clock(after), before), 0);
+	ck_assert_uint_eq(flow_clock_since(flow_clock(after), after), 0);
+	ck_assert_uint_eq(flow_clock_since(flow_clock(7 * second),
+					   7 * second + 86400 * second) /
+				  second, 86400);
+}
+END_TEST
+
+START_TEST(test_expiry_ticket_due_across_wrap)
+{
+	struct flow_key key = egress_key(PROTO_UDP, SBX1, 5000, SERVER, 53),
+			back;
+	/* The ticket clock's period: 2^16 of its units. */
+	const __u64 period = 1ull << (16 + SHARENAT_TICKET_CLOCK_SHIFT +
+				      SHARENAT_FLOW_CLOCK_SHIFT);
+	const __u64 unit = period >> 16, due = period - unit;
+	struct expiry_ticket ticket;
+
+	expiry_ticket_make(&key, due, &ticket);
+	expiry_ticket_key(&ticket, &back);
+	ck_assert_msg(memcmp(&key, &back, sizeof(key)) == 0,
+		      "the ticket does not give its flow's key back");
+	ck_assert_int_eq(ticket.pad, 0);
+	ck_assert(!expiry_ticket_due(&ticket, due - 2 * unit));
+	ck_assert(expiry_ticket_due(&ticket, due));
+	ck_assert(expiry_ticket_due(&ticket, period + 3 * unit));
+	ck_assert(!expiry_ticket_due(&ticket, due - 1000 * unit));
+}
+END_TEST
+
 START_TEST(test_expiry_removes_reply_key)
 {
 	struct flow_timeouts timeouts = { .tcp_transitory = SHORT_TIMEOUT_S };
@@ -798,6 +842,8 @@ Suite *nat_state_suite(void)
 	tcase_add_test(tc, test_expiry_counts_replies_as_activity);
 	tcase_add_test(tc, test_expiry_holds_port_for_last_owner);
 	tcase_add_test(tc, test_port_hold_ends);
+	tcase_add_test(tc, test_flow_clock_wraps);
+	tcase_add_test(tc, test_expiry_ticket_due_across_wrap);
 	tcase_add_test(tc, test_expiry_gives_back_quota_dependent);
 	tcase_add_test(tc, test_expiry_removes_reply_key);
 	suite_add_tcase(suite, tc);
