@@ -365,7 +365,7 @@ for mode in sharenat netfilter routing; do
 	fi
 	tcp 1 >"$OUT/$mode-tcp1.txt"
 	tcp 4 >"$OUT/$mode-tcp4.txt"
-	[ "$mode" = routing ] || crr
+	crr
 	in_ns "$HOST_NS" ethtool -K "$S1" gro on >/dev/null ||
 		fail "$mode: GRO on $S1 (the generator's frames need it)"
 	src=10.0.1.5
@@ -464,7 +464,15 @@ TABLE=$OUT/results.txt
 	v=$(kv "$OUT/sharenat-crr-client.txt" crr_cps) n=$(kv "$OUT/netfilter-crr-client.txt" crr_cps)
 	x=$(calc "$v / $n")
 	row "d. new TCP connections/s" "$v" "netfilter MASQUERADE" "$n" "${x}x" ">= 1.5x" "$(verdict "$x >= 1.5")"
-	for m in sharenat netfilter; do
+	r=$(kv "$OUT/routing-crr-client.txt" crr_cps)
+	row "" "" "Linux routing, no NAT" "$r" "$(calc "$v / $r")x" "(context)" ""
+	# The whole machine's CPU over the connections it made: what a
+	# connection costs with each, the client's and server's stacks in all.
+	cpc() { calc "$(kv "$OUT/$1-crr-client.txt" crr_system_cpu) * 1000000 / $(kv "$OUT/$1-crr-client.txt" crr_cps)" %.1f; }
+	vc=$(cpc sharenat) nc=$(cpc netfilter) rc=$(cpc routing)
+	row "d. CPU per connection, whole machine, us" "$vc" "netfilter MASQUERADE" "$nc" "$(calc "$vc / $nc")x" "(context)" ""
+	row "" "" "Linux routing, no NAT" "$rc" "$(calc "$vc / $rc")x" "(context)" ""
+	for m in sharenat netfilter routing; do
 		row "d.   $m: CPU of client / server / all" \
 			"$(kv "$OUT/$m-crr-client.txt" crr_client_cpu) / $(kv "$OUT/$m-crr-server.txt" crr_server_cpu) / $(kv "$OUT/$m-crr-client.txt" crr_system_cpu)" \
 			"(CPUs; $(nproc) in all)" "" "" "" ""
