@@ -145,8 +145,8 @@ static __always_inline int hairpin(const struct nat_ctx *c,
 
 	if (!target)
 		return drop(COUNTER_DROP_HAIRPIN_NO_FLOW);
-	sbx = bpf_map_lookup_elem(&sandboxes, &key.src_addr);
-	if (!sbx || sbx->ifindex != target->sandbox_ifindex)
+	sbx = flow_sandbox(&key, target);
+	if (!sbx)
 		return drop(COUNTER_DROP_STALE_FLOW);
 	flow_touch(target, pkt, now, false);
 	count_function(sbx->function_id, FUNCTION_PACKETS_IN);
@@ -178,8 +178,8 @@ static __always_inline int hairpin_icmp_error(const struct nat_ctx *c,
 	target = icmp_error_ingress_flow(&turned, flow->ifindex, &key);
 	if (!target)
 		return drop(COUNTER_DROP_ICMP_ERROR_NO_FLOW);
-	sbx = bpf_map_lookup_elem(&sandboxes, &key.src_addr);
-	if (!sbx || sbx->ifindex != target->sandbox_ifindex)
+	sbx = flow_sandbox(&key, target);
+	if (!sbx)
 		return drop(COUNTER_DROP_STALE_FLOW);
 	if (translate_icmp_error(c, pkt, &turned, true, IP_DADDR_OFF,
 				 key.src_addr, key.src_port, false) ||

@@ -207,14 +207,32 @@ static __always_inline void flow_remove(const struct flow_key *key,
 	bpf_map_delete_elem(&flows, key);
 }
 
+/* The attachment the flow goes out through; NULL once it is detached. */
+static __always_inline const struct attachment *
+flow_attachment(const struct flow *flow)
+{
+	__u32 attachment = flow->ifindex;
+
+	return bpf_map_lookup_elem(&attachments, &attachment);
+}
+
+/* The sandbox of the flow with this key: the one at its address, if that
+ * is still on the device the flow was made from. NULL for a stale flow
+ * (drop_stale_flow), so that its replies reach no other sandbox. */
+static __always_inline struct sandbox *flow_sandbox(const struct flow_key *key,
+						    const struct flow *flow)
+{
+	struct sandbox *sbx = bpf_map_lookup_elem(&sandboxes, &key->src_addr);
+
+	return sbx && sbx->ifindex == flow->sandbox_ifindex ? sbx : NULL;
+}
+
 /* Remove the flow if it has been idle for its timeout. Returns false when
  * it did, true when the flow lives on. */
 static __always_inline bool flow_live_or_expire(const struct flow_key *key,
 						struct flow *flow, __u64 now)
 {
-	__u32 attachment = flow->ifindex;
-	const struct attachment *att =
-		bpf_map_lookup_elem(&attachments, &attachment);
+	const struct attachment *att = flow_attachment(flow);
 	__u64 timeout = 0;
 
 	/* last_seen is read off the coarse clock, which lags the precise
@@ -238,11 +256,10 @@ static __always_inline __be32 flow_next_hop(const struct flow *flow,
 					    __be32 remote_addr)
 {
 	const struct attachment *att;
-	__u32 attachment = flow->ifindex;
 
 	if (flow->route != FLOW_ROUTE_GATEWAY)
 		return remote_addr;
-	att = bpf_map_lookup_elem(&attachments, &attachment);
+	att = flow_attachment(flow);
 	return att ? att->gateway_addr : 0;
 }
 

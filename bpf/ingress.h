@@ -111,8 +111,8 @@ ingress_icmp_error(const struct nat_ctx *c, const struct packet *pkt,
 		count(COUNTER_DROP_ICMP_ERROR_NO_FLOW);
 		return INGRESS_DROP;
 	}
-	sbx = bpf_map_lookup_elem(&sandboxes, &key.src_addr);
-	if (!sbx || sbx->ifindex != flow->sandbox_ifindex) {
+	sbx = flow_sandbox(&key, flow);
+	if (!sbx) {
 		count(COUNTER_DROP_STALE_FLOW);
 		return INGRESS_DROP;
 	}
@@ -210,8 +210,8 @@ nat_ingress(const struct nat_ctx *c, __u32 *ifindex)
 		count(COUNTER_INGRESS_NOT_OURS);
 		return INGRESS_PASS;
 	}
-	sbx = bpf_map_lookup_elem(&sandboxes, &key.src_addr);
-	if (!sbx || sbx->ifindex != flow->sandbox_ifindex) {
+	sbx = flow_sandbox(&key, flow);
+	if (!sbx) {
 		count(COUNTER_DROP_STALE_FLOW);
 		return INGRESS_DROP;
 	}
